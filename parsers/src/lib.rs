@@ -1,0 +1,42 @@
+//! Mail server log parsers for relayaudit: line reading, the syslog prefix,
+//! time stamps, one module per MTA, correlation into messages, deliveries
+//! and sessions, and the Arrow tables built from them. No replay logic lives
+//! here.
+//!
+//! Formats: Postfix is parsed in full. Sendmail, qmail, Exchange and Domino
+//! logs are recognised by [`detect`] but not parsed yet.
+
+pub mod columnar;
+pub mod detect;
+pub mod error;
+pub mod fields;
+pub mod ingest;
+pub mod postfix;
+pub mod records;
+pub mod syslog;
+pub mod time;
+
+pub use error::{InputError, RejectCode};
+pub use ingest::{ingest_set, IngestOptions, LineCounts, Source, TimeChoice};
+pub use records::{DeliveryRecord, Instant, MessageRecord, Provenance, RejectRecord, SessionRecord};
+
+/// The rows built from one set of inputs, with the line accounting.
+#[derive(Debug, Default)]
+pub struct Tables {
+    pub messages: Vec<MessageRecord>,
+    pub deliveries: Vec<DeliveryRecord>,
+    pub sessions: Vec<SessionRecord>,
+    pub rejects: Vec<RejectRecord>,
+    pub counts: LineCounts,
+}
+
+impl Tables {
+    /// Appends the rows of `other` after this one's.
+    pub fn append(&mut self, other: Tables) {
+        self.messages.extend(other.messages);
+        self.deliveries.extend(other.deliveries);
+        self.sessions.extend(other.sessions);
+        self.rejects.extend(other.rejects);
+        self.counts.add(&other.counts);
+    }
+}

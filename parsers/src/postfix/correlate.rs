@@ -1,0 +1,552 @@
+//! Joins Postfix events into messages, deliveries and sessions.
+//!
+//! State is keyed by host and queue id (messages) or host, service and pid
+//! (smtpd sessions), so one correlator can read a central log of several
+//! hosts. A message's state is dropped when qmgr or postsuper logs `removed`,
+//! or when it has been idle for [`MESSAGE_IDLE_US`]; a session's at
+//! `disconnect from` or after [`SESSION_IDLE_US`]. Memory therefore follows
+//! the messages and sessions in flight, not the size of the log.
+//!
+//! Rows are emitted when their state is dropped, in that order, which depends
+//! only on the log lines.
+
+use std::collections::HashMap;
+
+use super::{Delivery, Event, QueueEvent, SessionEvent, SmtpReject};
+use crate::fields::{parse_delivery_reply, Peer};
+use crate::records::{DeliveryRecord, Instant, MessageRecord, Provenance, SessionRecord, COUNTER_NAMES};
+use crate::Tables;
+
+/// How long a queued message may go without a line before its state is
+/// dropped: seven days, which is Postfix's default `maximal_queue_lifetime`
+/// (5 days) plus two days for a bounce to be retried and removed.
+pub const MESSAGE_IDLE_US: i64 = 7 * 24 * 3600 * 1_000_000;
+
+/// How long an smtpd session may go without a line before it is closed: one
+/// hour, well beyond smtpd's default timeouts (300 s per command).
+pub const SESSION_IDLE_US: i64 = 3600 * 1_000_000;
+
+/// How often idle state is looked for, in log time.
+const SWEEP_EVERY_US: i64 = 600 * 1_000_000;
+
+/// Where the current line is: its file, line number and time.
+#[derive(Debug, Clone, Copy)]
+pub struct LineRef<'a> {
+    pub source_file: &'a str,
+    pub line: u64,
+    pub at: Instant,
+    pub host: &'a str,
+    /// The program tag (`postfix/submission/smtpd`).
+    pub program: &'a str,
+    pub pid: Option<u32>,
+}
+
+struct MessageState {
+    sequence: u64,
+    last_seen_us: i64,
+    record: MessageRecord,
+    deliveries: Vec<DeliveryRecord>,
+}
+
+struct SessionState {
+    sequence: u64,
+    last_seen_us: i64,
+    record: SessionRecord,
+}
+
+/// Correlates the Postfix lines of one rotated set.
+#[derive(Default)]
+pub struct Correlator {
+    messages: HashMap<String, MessageState>,
+    sessions: HashMap<String, SessionState>,
+    /// Child queue key (`host/queue_id`) to the message key of the message a
+    /// content filter re-injected, for children not seen yet.
+    pending_reinjections: HashMap<String, String>,
+    next_sequence: u64,
+    latest_us: i64,
+    last_sweep_us: Option<i64>,
+    key: String,
+}
+
+impl Correlator {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Applies one parsed event.
+    pub fn apply(&mut self, at: LineRef<'_>, event: Event<'_>, tables: &mut Tables) {
+        self.latest_us = self.latest_us.max(at.at.utc_us);
+        match event {
+            Event::Queue { queue_id, event } => self.queue_event(at, queue_id, event, tables),
+            Event::Session(event) => self.session_event(at, event, tables),
+            Event::Informational => {}
+        }
+        self.sweep_if_due(tables);
+    }
+
+    /// Emits every message and session still open, in the order they began.
+    pub fn finish(&mut self, tables: &mut Tables) {
+        let mut messages: Vec<_> = self.messages.drain().map(|(_, state)| state).collect();
+        messages.sort_by_key(|state| state.sequence);
+        for state in messages {
+            emit_message(state, tables);
+        }
+        let mut sessions: Vec<_> = self.sessions.drain().map(|(_, state)| state).collect();
+        sessions.sort_by_key(|state| state.sequence);
+        for state in sessions {
+            tables.sessions.push(state.record);
+        }
+        self.pending_reinjections.clear();
+    }
+
+    fn sweep_if_due(&mut self, tables: &mut Tables) {
+        let due = match self.last_sweep_us {
+            Some(last) => self.latest_us - last >= SWEEP_EVERY_US,
+            None => true,
+        };
+        if !due {
+            return;
+        }
+        self.last_sweep_us = Some(self.latest_us);
+        let now = self.latest_us;
+        let mut idle: Vec<(u64, String)> = self
+            .messages
+            .iter()
+            .filter(|(_, state)| now - state.last_seen_us > MESSAGE_IDLE_US)
+            .map(|(key, state)| (state.sequence, key.clone()))
+            .collect();
+        idle.sort();
+        for (_, key) in idle {
+            if let Some(state) = self.messages.remove(&key) {
+                emit_message(state, tables);
+            }
+        }
+        let mut idle: Vec<(u64, String)> = self
+            .sessions
+            .iter()
+            .filter(|(_, state)| now - state.last_seen_us > SESSION_IDLE_US)
+            .map(|(key, state)| (state.sequence, key.clone()))
+            .collect();
+        idle.sort();
+        for (_, key) in idle {
+            if let Some(state) = self.sessions.remove(&key) {
+                tables.sessions.push(state.record);
+            }
+        }
+        if self.pending_reinjections.len() > 10_000 {
+            // Children that never appeared: the filter's copy went to
+            // another host or the log ended. Forget the oldest links.
+            self.pending_reinjections.clear();
+        }
+    }
+
+    fn set_key(&mut self, host: &str, id: &str) {
+        self.key.clear();
+        self.key.push_str(host);
+        self.key.push('/');
+        self.key.push_str(id);
+    }
+
+    /// Returns the state of a message, creating it when this is its first line.
+    fn message(&mut self, at: LineRef<'_>, queue_id: &str) -> &mut MessageState {
+        self.set_key(at.host, queue_id);
+        if !self.messages.contains_key(self.key.as_str()) {
+            let sequence = self.next_sequence;
+            self.next_sequence += 1;
+            let reinjected_from = self.pending_reinjections.remove(self.key.as_str());
+            let record = MessageRecord {
+                message_key: format!("{}/{}/{}:{}", at.host, queue_id, at.source_file, at.line),
+                source_format: "postfix",
+                host: at.host.to_string(),
+                queue_id: queue_id.to_string(),
+                received_at: Some(at.at),
+                origin: "unknown",
+                reinjected_from,
+                provenance: Provenance {
+                    source_file: at.source_file.to_string(),
+                    first_line: at.line,
+                    last_line: at.line,
+                },
+                ..MessageRecord::default()
+            };
+            self.messages.insert(
+                self.key.clone(),
+                MessageState {
+                    sequence,
+                    last_seen_us: at.at.utc_us,
+                    record,
+                    deliveries: Vec::new(),
+                },
+            );
+        }
+        let state = self.messages.get_mut(self.key.as_str()).expect("inserted above");
+        state.last_seen_us = state.last_seen_us.max(at.at.utc_us);
+        state.record.provenance.last_line = at.line;
+        state
+    }
+
+    fn queue_event(&mut self, at: LineRef<'_>, queue_id: &str, event: QueueEvent<'_>, tables: &mut Tables) {
+        match event {
+            QueueEvent::Client {
+                client,
+                sasl_method,
+                sasl_username,
+                sasl_sender,
+            } => {
+                let session = self.session_for(at, client);
+                session.record.messages += 1;
+                if let Some(method) = sasl_method {
+                    session.record.auth_method = Some(method.to_string());
+                }
+                if let Some(user) = sasl_username {
+                    session.record.auth_user = Some(user.to_string());
+                }
+                let session_record = session.record.clone();
+                let message = &mut self.message(at, queue_id).record;
+                message.origin = "smtp";
+                message.client_ip = client.ip.map(str::to_string);
+                message.client_host = Some(client.name.to_string());
+                message.auth_method = sasl_method.map(str::to_string);
+                message.auth_user = sasl_username.map(str::to_string);
+                message.sasl_sender = sasl_sender.map(str::to_string);
+                message.session_key = Some(session_record.session_key);
+                message.helo = session_record.helo;
+                message.tls_protocol = session_record.tls_protocol;
+                message.tls_cipher = session_record.tls_cipher;
+            }
+            QueueEvent::Pickup { uid, from } => {
+                let message = &mut self.message(at, queue_id).record;
+                message.origin = "pickup";
+                message.local_uid = uid;
+                if message.envelope_from.is_none() {
+                    message.envelope_from = Some(from.to_string());
+                }
+            }
+            QueueEvent::MessageId(id) => {
+                self.message(at, queue_id).record.message_id = Some(id.to_string());
+            }
+            QueueEvent::Stopped { action, text } => {
+                let message = &mut self.message(at, queue_id).record;
+                if matches!(action, "reject" | "discard" | "milter-reject" | "milter-discard") {
+                    message.stopped = Some(crate::records::excerpt(&format!("{action}: {text}")));
+                }
+            }
+            QueueEvent::Queued { from, size, nrcpt } => {
+                let message = &mut self.message(at, queue_id).record;
+                // qmgr repeats this line each time the message re-enters the
+                // active queue; the values are the same, so they are set, not
+                // added.
+                message.envelope_from = Some(from.to_string());
+                if size.is_some() {
+                    message.size_bytes = size;
+                }
+                if nrcpt.is_some() {
+                    message.nrcpt = nrcpt;
+                }
+            }
+            QueueEvent::Expired { from } => {
+                let message = &mut self.message(at, queue_id).record;
+                message.expired = true;
+                if message.envelope_from.is_none() {
+                    message.envelope_from = Some(from.to_string());
+                }
+            }
+            QueueEvent::Removed => {
+                self.message(at, queue_id).record.removed = true;
+                let key = self.key.clone();
+                if let Some(state) = self.messages.remove(&key) {
+                    emit_message(state, tables);
+                }
+            }
+            QueueEvent::Delivery(delivery) => self.delivery(at, queue_id, delivery),
+            QueueEvent::Notice { kind, notice_id } => {
+                let original_key = self.message(at, queue_id).record.message_key.clone();
+                let notice = &mut self.message(at, notice_id).record;
+                notice.origin = "bounce";
+                notice.notice_of = Some(original_key);
+                notice.notice_kind = Some(kind.to_string());
+            }
+            QueueEvent::Reject(reject) => {
+                let session = self.session_for(at, reject.client);
+                record_reject(&mut session.record, &reject);
+                self.message(at, queue_id);
+            }
+            QueueEvent::Note => {
+                self.message(at, queue_id);
+            }
+        }
+    }
+
+    fn delivery(&mut self, at: LineRef<'_>, queue_id: &str, delivery: Delivery<'_>) {
+        let reply = parse_delivery_reply(delivery.status_text);
+        let relay_ip = delivery.relay_peer.and_then(|peer| peer.ip);
+        let loopback = relay_ip.is_some_and(is_loopback);
+        // A `queued as ID` reply from this host's own smtpd is a content
+        // filter hop: the re-injected copy is the same message.
+        let mut reinjected_as = None;
+        if let Some(child) = reply.queued_as {
+            self.set_key(at.host, child);
+            let child_key = self.key.clone();
+            if self.messages.contains_key(&child_key) || loopback {
+                reinjected_as = Some(child.to_string());
+                let parent_key = self.message(at, queue_id).record.message_key.clone();
+                match self.messages.get_mut(&child_key) {
+                    Some(child_state) => child_state.record.reinjected_from = Some(parent_key),
+                    None => {
+                        self.pending_reinjections.insert(child_key, parent_key);
+                    }
+                }
+            }
+        }
+        let transport = transport_name(at.program);
+        let state = self.message(at, queue_id);
+        let (relay_host, relay_port) = match delivery.relay_peer {
+            Some(peer) => (peer.name.to_string(), peer.port),
+            None => (delivery.relay.to_string(), None),
+        };
+        state.deliveries.push(DeliveryRecord {
+            message_key: state.record.message_key.clone(),
+            recipient: delivery.to.to_string(),
+            orig_recipient: delivery.orig_to.map(str::to_string),
+            attempt_at: at.at,
+            transport,
+            relay_host,
+            relay_ip: relay_ip.map(str::to_string),
+            relay_port,
+            status: delivery.status.to_string(),
+            dsn: delivery.dsn.map(str::to_string),
+            reply_code: reply.reply.code,
+            enhanced_code: reply.reply.enhanced.map(str::to_string),
+            reply_text: delivery.status_text.to_string(),
+            smtp_stage: reply.stage.map(str::to_string),
+            delay_s: delivery.delay,
+            delays: delivery.delays.map(str::to_string),
+            conn_use: delivery.conn_use,
+            reinjected_as,
+            provenance: Provenance {
+                source_file: at.source_file.to_string(),
+                first_line: at.line,
+                last_line: at.line,
+            },
+        });
+    }
+
+    fn session_key_of(&mut self, at: LineRef<'_>) {
+        self.key.clear();
+        self.key.push_str(at.host);
+        self.key.push('/');
+        self.key.push_str(at.program);
+        self.key.push('[');
+        if let Some(pid) = at.pid {
+            self.key.push_str(&pid.to_string());
+        }
+        self.key.push(']');
+    }
+
+    /// Returns the open smtpd session of this process, creating one when the
+    /// log starts inside it.
+    fn session_for(&mut self, at: LineRef<'_>, client: Peer<'_>) -> &mut SessionState {
+        self.session_key_of(at);
+        if !self.sessions.contains_key(self.key.as_str()) {
+            let state = self.new_session(at, client, None);
+            self.sessions.insert(self.key.clone(), state);
+        }
+        let state = self.sessions.get_mut(self.key.as_str()).expect("inserted above");
+        state.last_seen_us = state.last_seen_us.max(at.at.utc_us);
+        state.record.provenance.last_line = at.line;
+        state
+    }
+
+    fn new_session(
+        &mut self,
+        at: LineRef<'_>,
+        client: Peer<'_>,
+        connected_at: Option<Instant>,
+    ) -> SessionState {
+        let sequence = self.next_sequence;
+        self.next_sequence += 1;
+        let pid = at.pid.map(|pid| pid.to_string()).unwrap_or_default();
+        let service = at
+            .program
+            .split_once('/')
+            .map(|(_, rest)| rest)
+            .unwrap_or(at.program);
+        SessionState {
+            sequence,
+            last_seen_us: at.at.utc_us,
+            record: SessionRecord {
+                session_key: format!("{}/{}[{}]/{}:{}", at.host, service, pid, at.source_file, at.line),
+                host: at.host.to_string(),
+                service: service.to_string(),
+                client_ip: client.ip.map(str::to_string),
+                client_host: (!client.name.is_empty()).then(|| client.name.to_string()),
+                client_port: client.port,
+                connected_at,
+                provenance: Provenance {
+                    source_file: at.source_file.to_string(),
+                    first_line: at.line,
+                    last_line: at.line,
+                },
+                ..SessionRecord::default()
+            },
+        }
+    }
+
+    fn close_session(&mut self, tables: &mut Tables) {
+        if let Some(state) = self.sessions.remove(self.key.as_str()) {
+            tables.sessions.push(state.record);
+        }
+    }
+
+    fn session_event(&mut self, at: LineRef<'_>, event: SessionEvent<'_>, tables: &mut Tables) {
+        match event {
+            SessionEvent::Connect { client } => {
+                self.session_key_of(at);
+                // A new connection on the same process ends the previous one,
+                // even when its `disconnect from` line is missing.
+                self.close_session(tables);
+                let state = self.new_session(at, client, Some(at.at));
+                self.sessions.insert(self.key.clone(), state);
+            }
+            SessionEvent::ScreenConnect { client } => {
+                self.screen_key(at, client);
+                self.close_session(tables);
+                let state = self.new_session(at, client, Some(at.at));
+                self.sessions.insert(self.key.clone(), state);
+            }
+            SessionEvent::Disconnect(disconnect) => {
+                let state = self.session_for(at, disconnect.client);
+                state.record.disconnected_at = Some(at.at);
+                let counters = &disconnect.counters;
+                let values = [
+                    counters.ehlo,
+                    counters.helo,
+                    counters.starttls,
+                    counters.auth,
+                    counters.mail,
+                    counters.rcpt,
+                    counters.data,
+                    counters.bdat,
+                    counters.rset,
+                    counters.quit,
+                    counters.unknown,
+                    counters.commands,
+                ];
+                debug_assert_eq!(values.len(), COUNTER_NAMES.len());
+                for (slot, value) in state.record.counters.iter_mut().zip(values) {
+                    *slot = value.map(|count| (count.accepted, count.attempted));
+                }
+                self.session_key_of(at);
+                self.close_session(tables);
+            }
+            SessionEvent::ScreenDisconnect { client } => {
+                self.screen_key(at, client);
+                if let Some(state) = self.sessions.get_mut(self.key.as_str()) {
+                    state.record.disconnected_at = Some(at.at);
+                    state.record.provenance.last_line = at.line;
+                }
+                self.close_session(tables);
+            }
+            SessionEvent::Tls(tls) => {
+                if !tls.inbound {
+                    // Outbound TLS of the SMTP client: evidence about the
+                    // next hop, not an smtpd session.
+                    return;
+                }
+                let state = self.session_for(at, tls.peer);
+                state.record.tls_protocol = Some(tls.protocol.to_string());
+                state.record.tls_cipher = Some(tls.cipher.to_string());
+                state.record.tls_trust = Some(tls.trust.to_string());
+            }
+            SessionEvent::SaslFailure {
+                client,
+                method,
+                username,
+                ..
+            } => {
+                let state = self.session_for(at, client);
+                state.record.auth_failures += 1;
+                if state.record.auth_method.is_none() {
+                    state.record.auth_method = Some(method.to_string());
+                }
+                // A failed login is not an identity: the name tried is kept
+                // apart from `auth_user`.
+                if let Some(user) = username {
+                    state.record.auth_failed_user = Some(user.to_string());
+                }
+            }
+            SessionEvent::Reject(reject) => {
+                if at.program.ends_with("postscreen") {
+                    self.screen_key(at, reject.client);
+                    if !self.sessions.contains_key(self.key.as_str()) {
+                        let state = self.new_session(at, reject.client, None);
+                        self.sessions.insert(self.key.clone(), state);
+                    }
+                    let state = self.sessions.get_mut(self.key.as_str()).expect("inserted above");
+                    state.last_seen_us = at.at.utc_us;
+                    state.record.provenance.last_line = at.line;
+                    record_reject(&mut state.record, &reject);
+                } else {
+                    let state = self.session_for(at, reject.client);
+                    record_reject(&mut state.record, &reject);
+                }
+            }
+            SessionEvent::Lost { client, after } => {
+                let state = self.session_for(at, client);
+                state.record.lost_after = Some(after.to_string());
+            }
+            SessionEvent::Note { client } => {
+                self.session_for(at, client);
+            }
+            SessionEvent::ConnectFailed { .. } => {}
+        }
+    }
+
+    fn screen_key(&mut self, at: LineRef<'_>, client: Peer<'_>) {
+        self.key.clear();
+        self.key.push_str(at.host);
+        self.key.push_str("/postscreen/");
+        self.key.push_str(client.ip.unwrap_or("unknown"));
+        self.key.push(':');
+        if let Some(port) = client.port {
+            self.key.push_str(&port.to_string());
+        }
+    }
+}
+
+fn record_reject(session: &mut SessionRecord, reject: &SmtpReject<'_>) {
+    session.noqueue_rejects += 1;
+    let reply = match (reject.reply.code, reject.reply.enhanced) {
+        (Some(code), Some(enhanced)) => format!("{code} {enhanced} {}", reject.reply.text),
+        (Some(code), None) => format!("{code} {}", reject.reply.text),
+        _ => reject.reply.text.to_string(),
+    };
+    session.last_reject = Some(reply);
+    if let Some(helo) = reject.helo {
+        session.helo = Some(helo.to_string());
+    }
+}
+
+fn emit_message(state: MessageState, tables: &mut Tables) {
+    tables.messages.push(state.record);
+    tables.deliveries.extend(state.deliveries);
+}
+
+fn is_loopback(ip: &str) -> bool {
+    ip.starts_with("127.") || ip == "::1"
+}
+
+/// The delivery agent named by the last part of the program tag.
+fn transport_name(program: &str) -> &'static str {
+    match program.rsplit('/').next().unwrap_or(program) {
+        "smtp" => "smtp",
+        "lmtp" => "lmtp",
+        "local" => "local",
+        "virtual" => "virtual",
+        "pipe" => "pipe",
+        "error" => "error",
+        "discard" => "discard",
+        "retry" => "retry",
+        _ => "other",
+    }
+}

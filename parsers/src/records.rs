@@ -1,0 +1,161 @@
+//! Owned rows of the output tables, built by the correlator and turned into
+//! Arrow columns by [`crate::columnar`]. Field names are the column names.
+
+/// Where a row came from: the input file and its 1-based line numbers.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Provenance {
+    pub source_file: String,
+    pub first_line: u64,
+    pub last_line: u64,
+}
+
+/// A time in microseconds since the Unix epoch (UTC), with the offset the log
+/// wrote when it had one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, PartialOrd, Ord)]
+pub struct Instant {
+    pub utc_us: i64,
+    pub offset_seconds: Option<i32>,
+}
+
+/// One message accepted by the on-premises MTA.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct MessageRecord {
+    /// `host/queue_id/first_line`: unique even when Postfix reuses a queue id.
+    pub message_key: String,
+    pub source_format: &'static str,
+    pub host: String,
+    pub queue_id: String,
+    pub message_id: Option<String>,
+    /// The first line of the message (smtpd `client=`, pickup, or whatever
+    /// line showed the queue id first when the message began before the log).
+    pub received_at: Option<Instant>,
+    /// Envelope sender; empty string for the null sender `<>`, `None` when
+    /// the log never showed it.
+    pub envelope_from: Option<String>,
+    pub size_bytes: Option<u64>,
+    pub nrcpt: Option<u32>,
+    /// How the message entered: `smtp`, `pickup`, `bounce` (a notice made
+    /// by Postfix), or `unknown` when the log starts after it was queued.
+    pub origin: &'static str,
+    pub client_ip: Option<String>,
+    pub client_host: Option<String>,
+    pub helo: Option<String>,
+    pub auth_method: Option<String>,
+    pub auth_user: Option<String>,
+    /// smtpd's `sasl_sender=` (the MAIL FROM AUTH= parameter).
+    pub sasl_sender: Option<String>,
+    pub tls_protocol: Option<String>,
+    pub tls_cipher: Option<String>,
+    pub session_key: Option<String>,
+    /// pickup's `uid=` for locally submitted mail.
+    pub local_uid: Option<u32>,
+    /// The message this one is a re-injected copy of (content filter hop).
+    pub reinjected_from: Option<String>,
+    /// The original message of a bounce or delay notice.
+    pub notice_of: Option<String>,
+    /// `sender non-delivery notification`, `postmaster non-delivery
+    /// notification`, `sender delay notification`, ...
+    pub notice_kind: Option<String>,
+    /// Why the MTA dropped the message before queueing it (`reject`,
+    /// `discard`, `milter-reject`), if it did.
+    pub stopped: Option<String>,
+    pub expired: bool,
+    /// True when Postfix logged `removed`; false when the log ended first or
+    /// the state was dropped after the idle bound.
+    pub removed: bool,
+    pub provenance: Provenance,
+}
+
+/// One delivery attempt for one recipient.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct DeliveryRecord {
+    pub message_key: String,
+    pub recipient: String,
+    pub orig_recipient: Option<String>,
+    pub attempt_at: Instant,
+    /// The delivery agent: `smtp`, `lmtp`, `local`, `virtual`, `pipe`,
+    /// `error`, `discard`.
+    pub transport: &'static str,
+    /// `relay=` name part, or the whole value when it has no brackets
+    /// (`none`, `local`, `dovecot`).
+    pub relay_host: String,
+    pub relay_ip: Option<String>,
+    pub relay_port: Option<u16>,
+    pub status: String,
+    pub dsn: Option<String>,
+    pub reply_code: Option<u16>,
+    pub enhanced_code: Option<String>,
+    pub reply_text: String,
+    /// The SMTP command the reply answered (`RCPT TO`, `end of DATA`).
+    pub smtp_stage: Option<String>,
+    pub delay_s: Option<f64>,
+    pub delays: Option<String>,
+    pub conn_use: Option<u32>,
+    /// Queue id of the copy a content filter re-injected (`queued as ID`
+    /// in the reply, on the same host).
+    pub reinjected_as: Option<String>,
+    pub provenance: Provenance,
+}
+
+/// One SMTP session of smtpd (or postscreen).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SessionRecord {
+    pub session_key: String,
+    pub host: String,
+    /// `smtpd` or `postscreen`, with the service name when it has one
+    /// (`submission/smtpd`).
+    pub service: String,
+    pub client_ip: Option<String>,
+    pub client_host: Option<String>,
+    pub client_port: Option<u16>,
+    pub connected_at: Option<Instant>,
+    pub disconnected_at: Option<Instant>,
+    pub helo: Option<String>,
+    pub tls_protocol: Option<String>,
+    pub tls_cipher: Option<String>,
+    pub tls_trust: Option<String>,
+    pub auth_method: Option<String>,
+    pub auth_user: Option<String>,
+    pub auth_failures: u32,
+    /// The user name of the last failed SASL login, as logged.
+    pub auth_failed_user: Option<String>,
+    /// smtpd's accepted/attempted counters from `disconnect from`, in the
+    /// order of [`COUNTER_NAMES`].
+    pub counters: [Option<(u32, u32)>; COUNTER_NAMES.len()],
+    pub messages: u32,
+    pub noqueue_rejects: u32,
+    /// The reply of the last `NOQUEUE: reject`.
+    pub last_reject: Option<String>,
+    /// `lost connection after RCPT` and similar endings.
+    pub lost_after: Option<String>,
+    pub provenance: Provenance,
+}
+
+/// Command counters on `disconnect from`, as column stems.
+pub const COUNTER_NAMES: [&str; 12] = [
+    "ehlo", "helo", "starttls", "auth", "mail", "rcpt", "data", "bdat", "rset", "quit", "unknown", "commands",
+];
+
+/// One line that was not used, with why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RejectRecord {
+    pub source_file: String,
+    pub line: u64,
+    pub code: &'static str,
+    pub excerpt: String,
+}
+
+/// Longest excerpt kept in a reject row, in bytes (cut at a character
+/// boundary).
+pub const EXCERPT_BYTES: usize = 200;
+
+pub fn excerpt(line: &str) -> String {
+    if line.len() <= EXCERPT_BYTES {
+        return line.to_string();
+    }
+    let mut end = EXCERPT_BYTES;
+    while !line.is_char_boundary(end) {
+        end -= 1;
+    }
+    line[..end].to_string()
+}

@@ -1,0 +1,111 @@
+//! Writing the output folder: Parquet tables and JSON files, each written to
+//! a temporary name and renamed, so an interrupted run leaves no half-written
+//! file under a final name.
+
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use arrow::array::RecordBatch;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::Compression;
+use parquet::file::properties::WriterProperties;
+use relayaudit_parsers::columnar::BatchBuilder;
+
+use crate::replay::model::Verdict;
+
+/// The output folder, checked and created.
+pub struct OutputDir {
+    path: PathBuf,
+}
+
+impl OutputDir {
+    /// Creates the folder. An existing folder is an error unless `force` is
+    /// set, because its files would be replaced.
+    pub fn create(path: &Path, force: bool) -> Result<Self> {
+        if path.exists() {
+            if !force {
+                bail!(
+                    "output folder {} already exists; choose another with -o or pass --force to replace its files",
+                    path.display()
+                );
+            }
+            if !path.is_dir() {
+                bail!("output path {} exists and is not a folder", path.display());
+            }
+        }
+        std::fs::create_dir_all(path)
+            .with_context(|| format!("failed to create output folder {}", path.display()))?;
+        Ok(OutputDir {
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Writes `bytes` to `name` through a temporary file in the same folder.
+    pub fn write_atomic(&self, name: &str, write: impl FnOnce(&mut File) -> Result<()>) -> Result<()> {
+        let final_path = self.path.join(name);
+        let temporary = self.path.join(format!(".{name}.partial"));
+        let mut file =
+            File::create(&temporary).with_context(|| format!("failed to create {}", temporary.display()))?;
+        write(&mut file).with_context(|| format!("failed to write {}", final_path.display()))?;
+        file.sync_all()
+            .with_context(|| format!("failed to write {}", final_path.display()))?;
+        drop(file);
+        std::fs::rename(&temporary, &final_path).with_context(|| {
+            format!(
+                "failed to rename {} to {}",
+                temporary.display(),
+                final_path.display()
+            )
+        })?;
+        Ok(())
+    }
+
+    pub fn write_parquet(&self, name: &str, batch: &RecordBatch) -> Result<()> {
+        self.write_atomic(name, |file| {
+            let properties = WriterProperties::builder()
+                .set_compression(Compression::SNAPPY)
+                .build();
+            let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(properties))?;
+            writer.write(batch)?;
+            writer.close()?;
+            Ok(())
+        })
+    }
+
+    pub fn write_json(&self, name: &str, value: &serde_json::Value) -> Result<()> {
+        self.write_atomic(name, |file| {
+            serde_json::to_writer_pretty(&mut *file, value)?;
+            file.write_all(b"\n")?;
+            Ok(())
+        })
+    }
+}
+
+pub fn verdicts_batch(rows: &[Verdict]) -> Result<RecordBatch> {
+    let it = || rows.iter();
+    let batch = BatchBuilder::new()
+        .string("message_key", it().map(|r| r.message_key.as_str()))
+        .string("recipient", it().map(|r| r.recipient.as_str()))
+        .u32("transaction", it().map(|r| r.transaction))
+        .string("outcome", it().map(|r| r.outcome.as_str()))
+        .string("rule", it().map(|r| r.rule.as_str()))
+        .u16("reply_code", it().map(|r| r.reply_code))
+        .string("enhanced_code", it().map(|r| r.enhanced_code.as_str()))
+        .string("code_source", it().map(|r| r.code_source.as_str()))
+        .string("detail", it().map(|r| r.detail.as_str()))
+        .string("rewritten_from", it().map(|r| r.rewritten_from.as_str()))
+        .string("rewritten_to", it().map(|r| r.rewritten_to.as_str()))
+        .opt_u64("counter_value", it().map(|r| r.counter_value))
+        .opt_u64("counter_limit", it().map(|r| r.counter_limit))
+        .string("source_file", it().map(|r| r.provenance.source_file.as_str()))
+        .u64("first_line", it().map(|r| r.provenance.first_line))
+        .u64("last_line", it().map(|r| r.provenance.last_line))
+        .finish()?;
+    Ok(batch)
+}

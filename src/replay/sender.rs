@@ -1,0 +1,259 @@
+//! Sender rules: whether the chosen relay setting accepts the envelope sender,
+//! and the postmaster rewrite of the "any addresses" setting.
+
+use crate::policy::{AllowedSenders, Organisation};
+use crate::replay::model::RelayMessage;
+use crate::replay::rules::{
+    Decision, DOMAIN_NOT_OWNED, NOT_REGISTERED_USER, NO_GMAIL_LICENCE, NULL_MULTI_RCPT, REWRITE_POSTMASTER,
+    UNIDENTIFIED,
+};
+
+/// The envelope sender as the relay sees it after the sender rules.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct SenderJudgement {
+    /// Lowercase sender that the later rules and the per-user counters see:
+    /// the original one, or the postmaster address after a rewrite.
+    pub(crate) effective_sender: String,
+    pub(crate) rewrite: Option<Rewrite>,
+    /// Sender rule that refuses the whole message, if any.
+    pub(crate) rejection: Option<Decision>,
+    pub(crate) user_limits_apply: bool,
+}
+
+/// A postmaster rewrite of the envelope sender.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Rewrite {
+    /// Envelope sender as logged.
+    pub(crate) from: String,
+    pub(crate) to: String,
+    pub(crate) detail: String,
+}
+
+/// Parsed shape of an envelope sender.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum SenderShape<'a> {
+    Null,
+    /// A local part without `@`, such as `root`.
+    Bare,
+    Address {
+        domain: &'a str,
+    },
+}
+
+fn sender_shape(sender: &str) -> SenderShape<'_> {
+    if sender.is_empty() {
+        return SenderShape::Null;
+    }
+    match sender.rsplit_once('@') {
+        Some((_, domain)) if !domain.is_empty() => SenderShape::Address { domain },
+        _ => SenderShape::Bare,
+    }
+}
+
+/// Names the sender for a verdict detail.
+fn describe_sender(sender: &str) -> String {
+    match sender_shape(sender) {
+        SenderShape::Null => "null envelope sender".to_string(),
+        SenderShape::Bare => format!("bare local part {sender}"),
+        SenderShape::Address { .. } => sender.to_string(),
+    }
+}
+
+/// Applies the sender rules of the `allowed` setting to `message`.
+///
+/// Rules that need information the policy lacks (owned domains, a users
+/// file) accept the sender, and `not_judged_rules` lists them.
+pub(crate) fn judge_sender(
+    message: &RelayMessage,
+    allowed: AllowedSenders,
+    organisation: &Organisation,
+) -> SenderJudgement {
+    let sender = message.envelope_from.to_ascii_lowercase();
+    let shape = sender_shape(&sender);
+    let owned_domain = match shape {
+        SenderShape::Address { domain } => organisation.owned_domain_of(domain),
+        SenderShape::Null | SenderShape::Bare => None,
+    };
+    let domains_known = !organisation.domains.is_empty();
+
+    let mut rejection = None;
+    let mut rewrite = None;
+    match allowed {
+        AllowedSenders::Registered => {
+            if let Some(users) = &organisation.users {
+                if users.licence_of(&sender).is_none() {
+                    let detail = format!("{} is not a registered user", describe_sender(&sender));
+                    rejection = Some(Decision::new(NOT_REGISTERED_USER, detail));
+                }
+            }
+        }
+        AllowedSenders::Domain => {
+            if domains_known && owned_domain.is_none() {
+                rejection = Some(Decision::new(DOMAIN_NOT_OWNED, not_owned_detail(&sender)));
+            }
+        }
+        AllowedSenders::Any => {
+            if domains_known && owned_domain.is_none() {
+                match identify_customer(message, organisation) {
+                    Some((domain, source)) => {
+                        let to = format!("postmaster@{domain}");
+                        let detail = format!(
+                            "{} is outside the owned domains, so the relay rewrites it to {to} \
+                             because {source} identifies {domain}",
+                            describe_sender(&sender)
+                        );
+                        rewrite = Some(Rewrite {
+                            from: message.envelope_from.clone(),
+                            to,
+                            detail,
+                        });
+                    }
+                    None => {
+                        let detail = format!(
+                            "{} is outside the owned domains, and neither SMTP AUTH ({}) nor \
+                             HELO ({}) identifies the organisation",
+                            describe_sender(&sender),
+                            or_none(&message.auth_user),
+                            or_none(&message.helo)
+                        );
+                        rejection = Some(Decision::new(UNIDENTIFIED, detail));
+                    }
+                }
+            }
+        }
+    }
+
+    // The licence check concerns the sender's own account, which a rewritten
+    // message no longer names.
+    if rejection.is_none() && rewrite.is_none() {
+        rejection = check_licence(&sender, organisation);
+    }
+
+    let effective_sender = match &rewrite {
+        Some(rewrite) => rewrite.to.clone(),
+        None => sender,
+    };
+    let user_limits_apply = match &organisation.users {
+        Some(users) => users.licence_of(&effective_sender).is_some(),
+        // Without a users file every non-null sender counts as a user, except
+        // a rewritten one, because the postmaster address stands in for
+        // senders that are not users.
+        None => !effective_sender.is_empty() && rewrite.is_none(),
+    };
+
+    SenderJudgement {
+        effective_sender,
+        rewrite,
+        rejection,
+        user_limits_apply,
+    }
+}
+
+/// Lists, as `rule id: reason`, the sender rules of the `allowed` setting that
+/// the organisation data is too sparse to judge. Those rules accept.
+pub(crate) fn not_judged_rules(allowed: AllowedSenders, organisation: &Organisation) -> Vec<String> {
+    let no_users = organisation.users.is_none();
+    let no_domains = organisation.domains.is_empty();
+    let mut not_judged = Vec::new();
+
+    if allowed == AllowedSenders::Registered && no_users {
+        not_judged.push(format!(
+            "{}: the policy names no users file, so registered users are unknown",
+            NOT_REGISTERED_USER.id
+        ));
+    }
+    if no_users {
+        not_judged.push(format!(
+            "{}: the policy names no users file, so Gmail licences are unknown",
+            NO_GMAIL_LICENCE.id
+        ));
+    }
+    if allowed == AllowedSenders::Domain && no_domains {
+        not_judged.push(format!(
+            "{}: the policy lists no owned domains",
+            DOMAIN_NOT_OWNED.id
+        ));
+    }
+    if allowed == AllowedSenders::Any && no_domains {
+        for rule in [UNIDENTIFIED, REWRITE_POSTMASTER] {
+            not_judged.push(format!(
+                "{}: the policy lists no owned domains, so no sender is known to be outside them",
+                rule.id
+            ));
+        }
+    }
+    not_judged
+}
+
+/// Returns `sender.no_gmail_licence` when `sender` is a registered user
+/// without a Gmail licence.
+fn check_licence(sender: &str, organisation: &Organisation) -> Option<Decision> {
+    let users = organisation.users.as_ref()?;
+    if users.licence_of(sender) != Some(false) {
+        return None;
+    }
+    let detail = format!("{sender} is a registered user without a Gmail licence");
+    Some(Decision::new(NO_GMAIL_LICENCE, detail))
+}
+
+fn not_owned_detail(sender: &str) -> String {
+    match sender_shape(sender) {
+        SenderShape::Null => "null envelope sender has no domain, so it is in no owned domain".to_string(),
+        SenderShape::Bare => {
+            format!("bare local part {sender} has no domain, so it is in no owned domain")
+        }
+        SenderShape::Address { domain } => {
+            format!("sender domain {domain} is not an owned domain")
+        }
+    }
+}
+
+fn or_none(value: &str) -> &str {
+    if value.is_empty() {
+        "none"
+    } else {
+        value
+    }
+}
+
+/// Returns the owned domain that identifies the customer and a phrase naming
+/// the source. SMTP AUTH wins over HELO. A bare AUTH user identifies the
+/// primary domain.
+fn identify_customer(message: &RelayMessage, organisation: &Organisation) -> Option<(String, String)> {
+    let auth_user = message.auth_user.to_ascii_lowercase();
+    if !auth_user.is_empty() {
+        let auth_domain = match auth_user.rsplit_once('@') {
+            Some((_, domain)) => organisation.owned_domain_of(domain),
+            None => organisation.domains.first().map(String::as_str),
+        };
+        if let Some(domain) = auth_domain {
+            return Some((domain.to_string(), format!("SMTP AUTH as {auth_user}")));
+        }
+    }
+
+    let helo = message.helo.trim_end_matches('.').to_ascii_lowercase();
+    // A HELO name is a host name, so a host under an owned domain identifies
+    // it even when the policy does not count subdomains as owned.
+    let helo_domain = organisation.domains.iter().find(|owned| {
+        helo == **owned
+            || (helo.len() > owned.len()
+                && helo.ends_with(owned.as_str())
+                && helo.as_bytes()[helo.len() - owned.len() - 1] == b'.')
+    });
+    helo_domain.map(|domain| (domain.clone(), format!("HELO {helo}")))
+}
+
+/// Returns `sender.null_multi_rcpt` when the null sender addresses more than
+/// one recipient in one transaction. The check reads the envelope sender as
+/// the MTA sent it: the relay refuses the second RCPT TO after MAIL FROM:<>
+/// before any postmaster rewrite applies.
+pub(crate) fn check_null_multi_rcpt(
+    envelope_sender: &str,
+    transaction_recipients: usize,
+) -> Option<Decision> {
+    if !envelope_sender.is_empty() || transaction_recipients <= 1 {
+        return None;
+    }
+    let detail = format!("null envelope sender with {transaction_recipients} recipients in one transaction");
+    Some(Decision::new(NULL_MULTI_RCPT, detail))
+}

@@ -1,0 +1,334 @@
+//! The `ingest`, `replay` and `detect` commands, from validated arguments to
+//! files on disk.
+
+use std::io::{BufRead, IsTerminal, Read};
+use std::path::Path;
+use std::time::SystemTime;
+
+use anyhow::{bail, Context, Result};
+use chrono_tz::Tz;
+use rayon::prelude::*;
+use relayaudit_parsers::columnar;
+use relayaudit_parsers::detect::{self, Detection, Format};
+use relayaudit_parsers::time::YearSource;
+use relayaudit_parsers::{ingest_set, IngestOptions, Source, Tables, TimeChoice};
+use sha2::{Digest, Sha256};
+
+use crate::cli::{FailOn, FormatArg, InputArgs, ReplayArgs};
+use crate::export::{verdicts_batch, OutputDir};
+use crate::input::{self, RotatedSet};
+use crate::policy::{self, Policy};
+use crate::relay_view;
+use crate::replay;
+use crate::summary;
+
+/// What was read: the tables and, per rotated set, how it was read.
+pub struct Ingested {
+    pub tables: Tables,
+    pub sets: Vec<SetReport>,
+    pub inputs: Vec<InputDigest>,
+    pub zone: String,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SetReport {
+    pub base: String,
+    pub files: Vec<String>,
+    pub format: &'static str,
+    pub format_evidence: String,
+    pub first_year: Option<i32>,
+    pub year_source: &'static str,
+    pub zone: String,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct InputDigest {
+    pub name: String,
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+/// Reads and correlates every input, one rotated set per task.
+pub fn ingest(args: &InputArgs) -> Result<Ingested> {
+    let zone: Tz = args.tz.parse().map_err(|_| {
+        anyhow::anyhow!(
+            "invalid --tz {:?}: expected an IANA time zone name such as UTC or Asia/Tokyo",
+            args.tz
+        )
+    })?;
+    let sets = input::collect(&args.inputs)?;
+    if sets.is_empty() {
+        bail!("no input files found in {:?}", args.inputs);
+    }
+    let stdin = if sets.iter().any(|set| set.base == "-") {
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut bytes)
+            .context("failed to read standard input")?;
+        Some(bytes)
+    } else {
+        None
+    };
+
+    let threads = args
+        .threads
+        .map(usize::from)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
+    log::info!("reading {} rotated set(s) with {threads} thread(s)", sets.len());
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .context("failed to start worker threads")?;
+    let started = std::time::Instant::now();
+    let progress = progress_bar(sets.len() as u64);
+    let results: Vec<Result<(Tables, SetReport, Vec<InputDigest>)>> = pool.install(|| {
+        sets.par_iter()
+            .map(|set| {
+                let result = ingest_one(set, args, zone, stdin.as_deref());
+                if let Some(bar) = &progress {
+                    bar.inc(1);
+                }
+                result
+            })
+            .collect()
+    });
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+    }
+
+    let mut tables = Tables::default();
+    let mut reports = Vec::new();
+    let mut inputs = Vec::new();
+    for result in results {
+        let (set_tables, report, digests) = result?;
+        tables.append(set_tables);
+        reports.push(report);
+        inputs.extend(digests);
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    log::info!(
+        "read {} lines in {seconds:.2} s ({:.0} lines/s)",
+        tables.counts.read,
+        tables.counts.read as f64 / seconds.max(1e-9)
+    );
+    Ok(Ingested {
+        tables,
+        sets: reports,
+        inputs,
+        zone: zone.name().to_string(),
+    })
+}
+
+fn progress_bar(sets: u64) -> Option<indicatif::ProgressBar> {
+    if !std::io::stderr().is_terminal() || sets < 2 {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(sets);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{elapsed_precise} [{bar:40}] {pos}/{len} rotated sets")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    Some(bar)
+}
+
+fn ingest_one(
+    set: &RotatedSet,
+    args: &InputArgs,
+    zone: Tz,
+    stdin: Option<&[u8]>,
+) -> Result<(Tables, SetReport, Vec<InputDigest>)> {
+    let first = &set.files[0];
+    let detection = match &first.path {
+        Some(path) => detect_file(path)?,
+        None => detect::detect(String::from_utf8_lossy(stdin.unwrap_or_default()).lines()),
+    };
+    let format = match args.format {
+        FormatArg::Postfix => Format::Postfix,
+        FormatArg::Auto => match detection.format {
+            Some(format) if format.is_parsed() => format,
+            Some(format) => bail!(
+                "{}: detected {} ({}); this version parses Postfix logs only. Leave the file out, or pass --format postfix to read it as Postfix",
+                first.name,
+                format.as_str(),
+                detection.evidence
+            ),
+            None => bail!(
+                "{}: format not recognised ({}); pass --format postfix to read it as Postfix",
+                first.name,
+                detection.evidence
+            ),
+        },
+    };
+    log::info!("{}: {} ({})", set.base, format.as_str(), detection.evidence);
+
+    let year = match (args.year, &set.files.last().and_then(|f| f.path.clone())) {
+        (Some(year), _) => YearSource::Option(year),
+        (None, Some(newest)) => YearSource::ModificationTime(modification_year(newest, zone)?),
+        (None, None) => YearSource::Unknown,
+    };
+    let sources: Vec<Source> = set
+        .files
+        .iter()
+        .map(|file| Source {
+            name: file.name.clone(),
+            path: file.path.clone(),
+        })
+        .collect();
+    let options = IngestOptions { year, zone };
+    let (tables, choice) = ingest_set(&sources, stdin, &options)?;
+    if tables.counts.reject_codes.contains_key("missing_year") {
+        bail!("standard input has classic syslog stamps, which carry no year; pass --year");
+    }
+    let TimeChoice {
+        first_year,
+        year_source,
+        zone,
+    } = choice;
+    if let Some(year) = first_year {
+        log::info!(
+            "{}: first classic stamp taken as year {year} ({year_source})",
+            set.base
+        );
+    }
+    let digests = set
+        .files
+        .iter()
+        .map(|file| digest(file.path.as_deref(), stdin))
+        .collect::<Result<_>>()?;
+    let report = SetReport {
+        base: set.base.clone(),
+        files: set.files.iter().map(|f| f.name.clone()).collect(),
+        format: format.as_str(),
+        format_evidence: detection.evidence,
+        first_year,
+        year_source,
+        zone,
+    };
+    Ok((tables, report, digests))
+}
+
+/// Detects the format of a file from its first lines.
+pub fn detect_file(path: &Path) -> Result<Detection> {
+    let reader = relayaudit_parsers::ingest::open(path)?;
+    let mut lines = Vec::new();
+    for line in reader.split(b'\n').take(detect::SAMPLE_LINES) {
+        let line = line.with_context(|| format!("failed to read {}", path.display()))?;
+        lines.push(String::from_utf8_lossy(&line).into_owned());
+    }
+    Ok(detect::detect(lines.iter().map(String::as_str)))
+}
+
+fn modification_year(path: &Path, zone: Tz) -> Result<i32> {
+    let modified: SystemTime = std::fs::metadata(path)
+        .and_then(|metadata| metadata.modified())
+        .map_err(|_| relayaudit_parsers::InputError::NoModificationTime {
+            path: path.to_path_buf(),
+        })?;
+    let utc: chrono::DateTime<chrono::Utc> = modified.into();
+    Ok(chrono::Datelike::year(&utc.with_timezone(&zone)))
+}
+
+fn digest(path: Option<&Path>, stdin: Option<&[u8]>) -> Result<InputDigest> {
+    let mut hasher = Sha256::new();
+    let (name, bytes) = match path {
+        Some(path) => {
+            let mut file =
+                std::fs::File::open(path).with_context(|| format!("failed to read {}", path.display()))?;
+            let bytes = std::io::copy(&mut file, &mut hasher)
+                .with_context(|| format!("failed to read {}", path.display()))?;
+            (path.display().to_string(), bytes)
+        }
+        None => {
+            let bytes = stdin.unwrap_or_default();
+            hasher.update(bytes);
+            ("-".to_string(), bytes.len() as u64)
+        }
+    };
+    Ok(InputDigest {
+        name,
+        bytes,
+        sha256: hex(&hasher.finalize()),
+    })
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Writes the four ingest tables.
+fn write_tables(out: &OutputDir, tables: &Tables) -> Result<()> {
+    out.write_parquet("messages.parquet", &columnar::messages_batch(&tables.messages)?)?;
+    out.write_parquet(
+        "deliveries.parquet",
+        &columnar::deliveries_batch(&tables.deliveries)?,
+    )?;
+    out.write_parquet("sessions.parquet", &columnar::sessions_batch(&tables.sessions)?)?;
+    out.write_parquet("rejects.parquet", &columnar::rejects_batch(&tables.rejects)?)?;
+    Ok(())
+}
+
+/// `relayaudit ingest`.
+pub fn run_ingest(args: &InputArgs) -> Result<()> {
+    let out = OutputDir::create(&args.output, args.force)?;
+    let ingested = ingest(args)?;
+    write_tables(&out, &ingested.tables)?;
+    let manifest = summary::manifest(&ingested, args, None, "ingest")?;
+    out.write_json("manifest.json", &manifest)?;
+    let lines = summary::line_summary(&ingested.tables.counts);
+    out.write_json("summary.json", &serde_json::json!({ "lines": lines }))?;
+    print!("{}", summary::terminal_lines(&ingested.tables.counts));
+    println!("messages: {}", ingested.tables.messages.len());
+    println!("wrote {}", out.path().display());
+    Ok(())
+}
+
+/// `relayaudit replay`. Returns whether `--fail-on` matched.
+pub fn run_replay(args: &ReplayArgs) -> Result<bool> {
+    let policy = match &args.policy {
+        Some(path) => policy::load(path).map_err(|error| anyhow::anyhow!("{error}"))?,
+        None => Policy::builtin_default(),
+    };
+    let out = OutputDir::create(&args.input.output, args.input.force)?;
+    let ingested = ingest(&args.input)?;
+    let (messages, view) = relay_view::relay_messages(&ingested.tables, &policy);
+    log::info!("replaying {} message(s) through the relay rules", messages.len());
+    let replayed = replay::replay(messages, &policy);
+
+    write_tables(&out, &ingested.tables)?;
+    out.write_parquet("verdicts.parquet", &verdicts_batch(&replayed.verdicts)?)?;
+    let summary = summary::replay_summary(&ingested, &policy, &view, &replayed);
+    out.write_json("summary.json", &summary)?;
+    let manifest = summary::manifest(&ingested, &args.input, Some(&policy), "replay")?;
+    out.write_json("manifest.json", &manifest)?;
+    print!(
+        "{}",
+        summary::terminal_replay(&ingested, &policy, &view, &replayed)
+    );
+    println!("wrote {}", out.path().display());
+
+    let matched = args.fail_on.iter().any(|fail_on| {
+        let outcome = match fail_on {
+            FailOn::Rejected => replay::model::Outcome::Rejected,
+            FailOn::Throttled => replay::model::Outcome::Throttled,
+            FailOn::Rewritten => replay::model::Outcome::Rewritten,
+        };
+        replayed.verdicts.iter().any(|verdict| verdict.outcome == outcome)
+    });
+    Ok(matched)
+}
+
+/// `relayaudit detect`.
+pub fn run_detect(files: &[std::path::PathBuf]) -> Result<()> {
+    for file in files {
+        let detection = detect_file(file)?;
+        let format = detection.format.map_or("unknown", Format::as_str);
+        let parsed = match detection.format {
+            Some(format) if format.is_parsed() => "",
+            Some(_) => " (detected only; not parsed by this version)",
+            None => "",
+        };
+        println!("{}: {format}{parsed}: {}", file.display(), detection.evidence);
+    }
+    Ok(())
+}
