@@ -23,6 +23,9 @@ pub struct ViewCounts {
     pub replayed: u64,
     /// Messages whose deliveries all stayed on the host.
     pub local_only: u64,
+    /// Messages whose only deliveries handed them to a content filter; the
+    /// re-injected copy is replayed in their place.
+    pub content_filter_hops: u64,
     /// Messages with no delivery line in the log.
     pub no_delivery: u64,
     /// Messages with relay-bound deliveries but no envelope sender in the
@@ -60,7 +63,11 @@ pub fn relay_messages(tables: &Tables, policy: &Policy) -> (Vec<RelayMessage>, V
             first_attempt = Some(first_attempt.map_or(at, |first| first.min(at)));
         }
         let Some(at_us) = first_attempt else {
-            counts.local_only += 1;
+            if deliveries.iter().all(|d| is_content_filter_hop(d)) {
+                counts.content_filter_hops += 1;
+            } else {
+                counts.local_only += 1;
+            }
             continue;
         };
         let Some(envelope_from) = &message.envelope_from else {
@@ -98,19 +105,24 @@ fn relay_message(
     }
 }
 
-/// Whether a delivery attempt would have been handed to the relay.
-pub fn goes_to_relay(delivery: &DeliveryRecord, policy: &Policy) -> bool {
-    if delivery.reinjected_as.is_some() {
-        return false;
-    }
+/// Whether a delivery handed the message to a content filter on this host:
+/// a `queued as` reply for a copy on the same host, or an SMTP delivery to a
+/// loopback address.
+pub fn is_content_filter_hop(delivery: &DeliveryRecord) -> bool {
     let loopback = delivery
         .relay_ip
         .as_deref()
         .is_some_and(|ip| ip.starts_with("127.") || ip == "::1");
-    match delivery.transport {
-        "smtp" if loopback => return false,
-        "error" | "discard" | "retry" | "other" => return false,
-        _ => {}
+    delivery.reinjected_as.is_some() || (delivery.transport == "smtp" && loopback)
+}
+
+/// Whether a delivery attempt would have been handed to the relay.
+pub fn goes_to_relay(delivery: &DeliveryRecord, policy: &Policy) -> bool {
+    if is_content_filter_hop(delivery) {
+        return false;
+    }
+    if matches!(delivery.transport, "error" | "discard" | "retry" | "other") {
+        return false;
     }
     if policy.routing.route_internal {
         return true;

@@ -100,6 +100,7 @@ pub fn replay_summary(
             "reinjected_copies": tables.messages.len() - logical,
             "replayed": view.replayed,
             "local_only": view.local_only,
+            "content_filter_hops": view.content_filter_hops,
             "no_delivery": view.no_delivery,
             "sender_unknown": view.sender_unknown,
             "sender_unknown_recipients": view.sender_unknown_recipients,
@@ -205,8 +206,8 @@ pub fn terminal_replay(
         .count();
     let _ = writeln!(
         out,
-        "messages: {logical} ({} replayed through the relay, {} stayed local, {} without a delivery line, {} with no sender in the log)",
-        view.replayed, view.local_only, view.no_delivery, view.sender_unknown
+        "messages: {logical} ({} replayed through the relay, {} stayed local, {} without a delivery line, {} with no sender in the log; {} content filter hops counted under their re-injected copy)",
+        view.replayed, view.local_only, view.no_delivery, view.sender_unknown, view.content_filter_hops
     );
     let _ = writeln!(out, "recipients replayed: {}", stats.recipients_replayed);
     if let Some(setting) = &stats.relay_setting {
