@@ -2,8 +2,9 @@
 //!
 //! State is keyed by host and queue id (messages) or host, service and pid
 //! (smtpd sessions), so one correlator can read a central log of several
-//! hosts. A message's state is dropped when qmgr or postsuper logs `removed`,
-//! or when it has been idle for [`MESSAGE_IDLE_US`]; a session's at
+//! hosts. A message's state is dropped [`REMOVED_GRACE_US`] after qmgr or
+//! postsuper logs `removed` (lines of the message written out of order still
+//! join it), or when it has been idle for [`MESSAGE_IDLE_US`]; a session's at
 //! `disconnect from` or after [`SESSION_IDLE_US`]. Memory therefore follows
 //! the messages and sessions in flight, not the size of the log.
 //!
@@ -26,8 +27,14 @@ pub const MESSAGE_IDLE_US: i64 = 7 * 24 * 3600 * 1_000_000;
 /// hour, well beyond smtpd's default timeouts (300 s per command).
 pub const SESSION_IDLE_US: i64 = 3600 * 1_000_000;
 
+/// How long a removed message's state is kept for lines that syslog wrote
+/// out of order: one minute of log time. A `client=` or `pickup` line for
+/// the same queue id starts a new message even within that minute, because
+/// Postfix may reuse a short queue id.
+pub const REMOVED_GRACE_US: i64 = 60 * 1_000_000;
+
 /// How often idle state is looked for, in log time.
-const SWEEP_EVERY_US: i64 = 600 * 1_000_000;
+const SWEEP_EVERY_US: i64 = 60 * 1_000_000;
 
 /// Where the current line is: its file, line number and time.
 #[derive(Debug, Clone, Copy)]
@@ -44,6 +51,8 @@ pub struct LineRef<'a> {
 struct MessageState {
     sequence: u64,
     last_seen_us: i64,
+    /// Log time of the `removed` line, once it was seen.
+    removed_us: Option<i64>,
     record: MessageRecord,
     deliveries: Vec<DeliveryRecord>,
 }
@@ -112,7 +121,10 @@ impl Correlator {
         let mut idle: Vec<(u64, String)> = self
             .messages
             .iter()
-            .filter(|(_, state)| now - state.last_seen_us > MESSAGE_IDLE_US)
+            .filter(|(_, state)| match state.removed_us {
+                Some(removed) => now - removed > REMOVED_GRACE_US,
+                None => now - state.last_seen_us > MESSAGE_IDLE_US,
+            })
             .map(|(key, state)| (state.sequence, key.clone()))
             .collect();
         idle.sort();
@@ -150,6 +162,28 @@ impl Correlator {
     /// Returns the state of a message, creating it when this is its first line.
     fn message(&mut self, at: LineRef<'_>, queue_id: &str) -> &mut MessageState {
         self.set_key(at.host, queue_id);
+        self.message_at_key(at, queue_id)
+    }
+
+    /// Like [`Self::message`], for a line that starts a message (`client=`,
+    /// `pickup`): a message with the same queue id that was removed before
+    /// this line's time is emitted first, because the queue id was reused.
+    fn new_message(&mut self, at: LineRef<'_>, queue_id: &str, tables: &mut Tables) -> &mut MessageState {
+        self.set_key(at.host, queue_id);
+        let removed = self
+            .messages
+            .get(self.key.as_str())
+            .and_then(|state| state.removed_us)
+            .is_some_and(|removed_us| removed_us < at.at.utc_us);
+        if removed {
+            if let Some(state) = self.messages.remove(self.key.as_str()) {
+                emit_message(state, tables);
+            }
+        }
+        self.message_at_key(at, queue_id)
+    }
+
+    fn message_at_key(&mut self, at: LineRef<'_>, queue_id: &str) -> &mut MessageState {
         if !self.messages.contains_key(self.key.as_str()) {
             let sequence = self.next_sequence;
             self.next_sequence += 1;
@@ -174,6 +208,7 @@ impl Correlator {
                 MessageState {
                     sequence,
                     last_seen_us: at.at.utc_us,
+                    removed_us: None,
                     record,
                     deliveries: Vec::new(),
                 },
@@ -181,7 +216,22 @@ impl Correlator {
         }
         let state = self.messages.get_mut(self.key.as_str()).expect("inserted above");
         state.last_seen_us = state.last_seen_us.max(at.at.utc_us);
-        state.record.provenance.last_line = at.line;
+        // Lines out of time order: the message began at its earliest line.
+        if state
+            .record
+            .received_at
+            .is_some_and(|first| at.at.utc_us < first.utc_us)
+        {
+            state.record.received_at = Some(at.at);
+        }
+        // NOTE: first_line and last_line count in `source_file` only. Lines
+        // of the message in the next file of a rotated set are not covered
+        // here; its deliveries carry their own file and line.
+        let provenance = &mut state.record.provenance;
+        if provenance.source_file == at.source_file {
+            provenance.first_line = provenance.first_line.min(at.line);
+            provenance.last_line = provenance.last_line.max(at.line);
+        }
         state
     }
 
@@ -202,7 +252,7 @@ impl Correlator {
                     session.record.auth_user = Some(user.to_string());
                 }
                 let session_record = session.record.clone();
-                let message = &mut self.message(at, queue_id).record;
+                let message = &mut self.new_message(at, queue_id, tables).record;
                 message.origin = "smtp";
                 message.client_ip = client.ip.map(str::to_string);
                 message.client_host = Some(client.name.to_string());
@@ -215,7 +265,7 @@ impl Correlator {
                 message.tls_cipher = session_record.tls_cipher;
             }
             QueueEvent::Pickup { uid, from } => {
-                let message = &mut self.message(at, queue_id).record;
+                let message = &mut self.new_message(at, queue_id, tables).record;
                 message.origin = "pickup";
                 message.local_uid = uid;
                 if message.envelope_from.is_none() {
@@ -252,11 +302,9 @@ impl Correlator {
                 }
             }
             QueueEvent::Removed => {
-                self.message(at, queue_id).record.removed = true;
-                let key = self.key.clone();
-                if let Some(state) = self.messages.remove(&key) {
-                    emit_message(state, tables);
-                }
+                let state = self.message(at, queue_id);
+                state.record.removed = true;
+                state.removed_us = Some(at.at.utc_us);
             }
             QueueEvent::Delivery(delivery) => self.delivery(at, queue_id, delivery),
             QueueEvent::Notice { kind, notice_id } => {
