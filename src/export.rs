@@ -8,9 +8,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use arrow::array::RecordBatch;
+use arrow::datatypes::DataType;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
-use parquet::file::properties::WriterProperties;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
 use relayaudit_parsers::columnar::BatchBuilder;
 
 use crate::replay::model::Verdict;
@@ -68,9 +70,21 @@ impl OutputDir {
 
     pub fn write_parquet(&self, name: &str, batch: &RecordBatch) -> Result<()> {
         self.write_atomic(name, |file| {
-            let properties = WriterProperties::builder()
+            // Column statistics are kept for time columns only: query
+            // engines prune row groups by time, and min/max over string
+            // columns such as message_key cost more than they save.
+            let mut properties = WriterProperties::builder()
                 .set_compression(Compression::SNAPPY)
-                .build();
+                .set_statistics_enabled(EnabledStatistics::None);
+            for field in batch.schema().fields() {
+                if matches!(field.data_type(), DataType::Timestamp(..)) {
+                    properties = properties.set_column_statistics_enabled(
+                        ColumnPath::from(field.name().as_str()),
+                        EnabledStatistics::Chunk,
+                    );
+                }
+            }
+            let properties = properties.build();
             let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(properties))?;
             writer.write(batch)?;
             writer.close()?;

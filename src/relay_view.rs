@@ -9,7 +9,7 @@
 //! the relay. Bounces made locally (`error`, `discard`, `retry` agents)
 //! never leave the host.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::FxHashSet as HashSet;
 
 use relayaudit_parsers::{DeliveryRecord, MessageRecord, Tables};
 
@@ -38,21 +38,27 @@ pub struct ViewCounts {
 
 /// Builds the relay's view of every message.
 pub fn relay_messages(tables: &Tables, policy: &Policy) -> (Vec<RelayMessage>, ViewCounts) {
-    let mut by_message: HashMap<&str, Vec<&DeliveryRecord>> = HashMap::new();
-    for delivery in &tables.deliveries {
-        by_message
-            .entry(delivery.message_key.as_str())
-            .or_default()
-            .push(delivery);
-    }
+    // The correlator emits each message's deliveries right after it, in the
+    // order of the messages table, so one pass pairs them.
     let mut counts = ViewCounts::default();
     let mut out = Vec::new();
+    let mut next_delivery = 0;
+    let mut seen = HashSet::default();
     for message in &tables.messages {
-        let Some(deliveries) = by_message.get(message.message_key.as_str()) else {
+        let start = next_delivery;
+        while tables
+            .deliveries
+            .get(next_delivery)
+            .is_some_and(|d| d.message_key == message.message_key)
+        {
+            next_delivery += 1;
+        }
+        let deliveries = &tables.deliveries[start..next_delivery];
+        if deliveries.is_empty() {
             counts.no_delivery += 1;
             continue;
-        };
-        let mut seen = HashSet::new();
+        }
+        seen.clear();
         let mut recipients = Vec::new();
         let mut first_attempt: Option<i64> = None;
         for delivery in deliveries.iter().filter(|d| goes_to_relay(d, policy)) {
@@ -78,6 +84,11 @@ pub fn relay_messages(tables: &Tables, policy: &Policy) -> (Vec<RelayMessage>, V
         counts.replayed += 1;
         out.push(relay_message(message, envelope_from, recipients, at_us, policy));
     }
+    debug_assert_eq!(
+        next_delivery,
+        tables.deliveries.len(),
+        "deliveries follow their messages"
+    );
     (out, counts)
 }
 

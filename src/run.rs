@@ -20,6 +20,7 @@ use crate::input::{self, RotatedSet};
 use crate::policy::{self, Policy};
 use crate::relay_view;
 use crate::replay;
+use crate::replay::model::Verdict;
 use crate::summary;
 
 /// What was read: the tables and, per rotated set, how it was read.
@@ -176,7 +177,19 @@ fn ingest_one(
         })
         .collect();
     let options = IngestOptions { year, zone };
-    let (tables, choice) = ingest_set(&sources, stdin, &options)?;
+    // The SHA-256 of the inputs is computed beside the parsing, on another
+    // thread of the pool when one is free.
+    let (parsed, digests) = rayon::join(
+        || ingest_set(&sources, stdin, &options),
+        || {
+            set.files
+                .iter()
+                .map(|file| digest(file.path.as_deref(), stdin))
+                .collect::<Result<Vec<_>>>()
+        },
+    );
+    let (tables, choice) = parsed?;
+    let digests = digests?;
     if tables.counts.reject_codes.contains_key("missing_year") {
         bail!("standard input has classic syslog stamps, which carry no year; pass --year");
     }
@@ -191,11 +204,6 @@ fn ingest_one(
             set.base
         );
     }
-    let digests = set
-        .files
-        .iter()
-        .map(|file| digest(file.path.as_deref(), stdin))
-        .collect::<Result<_>>()?;
     let report = SetReport {
         base: set.base.clone(),
         files: set.files.iter().map(|f| f.name.clone()).collect(),
@@ -256,15 +264,30 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Writes the four ingest tables.
-fn write_tables(out: &OutputDir, tables: &Tables) -> Result<()> {
-    out.write_parquet("messages.parquet", &columnar::messages_batch(&tables.messages)?)?;
-    out.write_parquet(
-        "deliveries.parquet",
-        &columnar::deliveries_batch(&tables.deliveries)?,
-    )?;
-    out.write_parquet("sessions.parquet", &columnar::sessions_batch(&tables.sessions)?)?;
-    out.write_parquet("rejects.parquet", &columnar::rejects_batch(&tables.rejects)?)?;
+/// Writes the four ingest tables, and the verdicts when given, one table
+/// per task. Each file is written by one thread, so the bytes do not depend
+/// on the thread count.
+fn write_tables(out: &OutputDir, tables: &Tables, verdicts: Option<&[Verdict]>) -> Result<()> {
+    type Job<'a> = Box<dyn FnOnce() -> Result<()> + Send + 'a>;
+    let mut jobs: Vec<Job<'_>> = vec![
+        Box::new(|| out.write_parquet("messages.parquet", &columnar::messages_batch(&tables.messages)?)),
+        Box::new(|| {
+            out.write_parquet(
+                "deliveries.parquet",
+                &columnar::deliveries_batch(&tables.deliveries)?,
+            )
+        }),
+        Box::new(|| out.write_parquet("sessions.parquet", &columnar::sessions_batch(&tables.sessions)?)),
+        Box::new(|| out.write_parquet("rejects.parquet", &columnar::rejects_batch(&tables.rejects)?)),
+    ];
+    if let Some(verdicts) = verdicts {
+        jobs.push(Box::new(move || {
+            out.write_parquet("verdicts.parquet", &verdicts_batch(verdicts)?)
+        }));
+    }
+    jobs.into_par_iter()
+        .map(|job| job())
+        .collect::<Result<Vec<()>>>()?;
     Ok(())
 }
 
@@ -272,7 +295,7 @@ fn write_tables(out: &OutputDir, tables: &Tables) -> Result<()> {
 pub fn run_ingest(args: &InputArgs) -> Result<()> {
     let out = OutputDir::create(&args.output, args.force)?;
     let ingested = ingest(args)?;
-    write_tables(&out, &ingested.tables)?;
+    write_tables(&out, &ingested.tables, None)?;
     let manifest = summary::manifest(&ingested, args, None, "ingest")?;
     out.write_json("manifest.json", &manifest)?;
     let lines = summary::line_summary(&ingested.tables.counts);
@@ -295,8 +318,7 @@ pub fn run_replay(args: &ReplayArgs) -> Result<bool> {
     log::info!("replaying {} message(s) through the relay rules", messages.len());
     let replayed = replay::replay(messages, &policy);
 
-    write_tables(&out, &ingested.tables)?;
-    out.write_parquet("verdicts.parquet", &verdicts_batch(&replayed.verdicts)?)?;
+    write_tables(&out, &ingested.tables, Some(&replayed.verdicts))?;
     let summary = summary::replay_summary(&ingested, &policy, &view, &replayed);
     out.write_json("summary.json", &summary)?;
     let manifest = summary::manifest(&ingested, &args.input, Some(&policy), "replay")?;
@@ -315,6 +337,11 @@ pub fn run_replay(args: &ReplayArgs) -> Result<bool> {
         };
         replayed.verdicts.iter().any(|verdict| verdict.outcome == outcome)
     });
+    // The rows are no longer needed and the process is about to exit:
+    // leaving them to the operating system saves freeing millions of small
+    // allocations one by one.
+    std::mem::forget(ingested);
+    std::mem::forget(replayed);
     Ok(matched)
 }
 

@@ -200,10 +200,12 @@ pub fn ingest_set(
     let mut tracker = YearTracker::new(first_year);
     let mut previous_tail: HashSet<u64> = HashSet::new();
     let mut line = Vec::new();
+    // The last lines of the current file, kept as bytes in reused buffers and
+    // hashed only when the file ends, so that most lines are never hashed.
+    let mut tail: VecDeque<Vec<u8>> = VecDeque::with_capacity(OVERLAP_LINES);
     for source in sources {
         let mut reader = LineReader::new(reader_for(source)?);
-        let mut tail: VecDeque<u64> = VecDeque::with_capacity(OVERLAP_LINES);
-        let mut at_start = true;
+        let mut at_start = !previous_tail.is_empty();
         let mut number = 0u64;
         while let Some(truncated) = reader
             .next_line(&mut line)
@@ -211,12 +213,15 @@ pub fn ingest_set(
         {
             number += 1;
             tables.counts.read += 1;
-            let hash = line_hash(&line);
-            if tail.len() == OVERLAP_LINES {
-                tail.pop_front();
-            }
-            tail.push_back(hash);
-            if at_start && previous_tail.contains(&hash) {
+            let mut kept = if tail.len() == OVERLAP_LINES {
+                tail.pop_front().unwrap_or_default()
+            } else {
+                Vec::new()
+            };
+            kept.clear();
+            kept.extend_from_slice(&line);
+            tail.push_back(kept);
+            if at_start && previous_tail.contains(&line_hash(&line)) {
                 reject(&mut tables, source, number, RejectCode::DuplicateLine, &line);
                 continue;
             }
@@ -236,7 +241,8 @@ pub fn ingest_set(
                 &mut tables,
             );
         }
-        previous_tail = tail.into_iter().collect();
+        previous_tail = tail.iter().map(|kept| line_hash(kept)).collect();
+        tail.clear();
     }
     correlator.finish(&mut tables);
     Ok((tables, choice))

@@ -33,10 +33,19 @@ pub struct Tables {
 impl Tables {
     /// Appends the rows of `other` after this one's.
     pub fn append(&mut self, other: Tables) {
-        self.messages.extend(other.messages);
-        self.deliveries.extend(other.deliveries);
-        self.sessions.extend(other.sessions);
-        self.rejects.extend(other.rejects);
+        append_rows(&mut self.messages, other.messages);
+        append_rows(&mut self.deliveries, other.deliveries);
+        append_rows(&mut self.sessions, other.sessions);
+        append_rows(&mut self.rejects, other.rejects);
         self.counts.add(&other.counts);
+    }
+}
+
+/// Moves `rows` to the end of `into`, without copying when `into` is empty.
+fn append_rows<T>(into: &mut Vec<T>, rows: Vec<T>) {
+    if into.is_empty() {
+        *into = rows;
+    } else {
+        into.extend(rows);
     }
 }

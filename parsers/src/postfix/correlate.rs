@@ -11,7 +11,7 @@
 //! Rows are emitted when their state is dropped, in that order, which depends
 //! only on the log lines.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use super::{Delivery, Event, QueueEvent, SessionEvent, SmtpReject};
 use crate::fields::{parse_delivery_reply, Peer};
