@@ -69,7 +69,7 @@ pub fn relay_messages(tables: &Tables, policy: &Policy) -> (Vec<RelayMessage>, V
             first_attempt = Some(first_attempt.map_or(at, |first| first.min(at)));
         }
         let Some(at_us) = first_attempt else {
-            if deliveries.iter().all(|d| is_content_filter_hop(d)) {
+            if deliveries.iter().all(is_content_filter_hop) {
                 counts.content_filter_hops += 1;
             } else {
                 counts.local_only += 1;
