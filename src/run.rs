@@ -3,6 +3,8 @@
 
 use std::io::{BufRead, IsTerminal, Read};
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use anyhow::{bail, Context, Result};
@@ -81,21 +83,14 @@ pub fn ingest(args: &InputArgs) -> Result<Ingested> {
         .build()
         .context("failed to start worker threads")?;
     let started = std::time::Instant::now();
-    let progress = progress_bar(sets.len() as u64);
+    let bytes_read = Arc::new(AtomicU64::new(0));
+    let progress = Progress::start(&sets, Arc::clone(&bytes_read));
     let results: Vec<Result<(Tables, SetReport, Vec<InputDigest>)>> = pool.install(|| {
         sets.par_iter()
-            .map(|set| {
-                let result = ingest_one(set, args, zone, stdin.as_deref());
-                if let Some(bar) = &progress {
-                    bar.inc(1);
-                }
-                result
-            })
+            .map(|set| ingest_one(set, args, zone, stdin.as_deref(), &bytes_read))
             .collect()
     });
-    if let Some(bar) = progress {
-        bar.finish_and_clear();
-    }
+    drop(progress);
 
     let mut tables = Tables::default();
     let mut reports = Vec::new();
@@ -120,17 +115,64 @@ pub fn ingest(args: &InputArgs) -> Result<Ingested> {
     })
 }
 
-fn progress_bar(sets: u64) -> Option<indicatif::ProgressBar> {
-    if !std::io::stderr().is_terminal() || sets < 2 {
-        return None;
-    }
-    let bar = indicatif::ProgressBar::new(sets);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{elapsed_precise} [{bar:40}] {pos}/{len} rotated sets")
+/// A progress bar on stderr over the bytes read, shown only when stderr is
+/// a terminal. A thread polls the byte counter until the bar is dropped.
+struct Progress {
+    stop: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Progress {
+    fn start(sets: &[RotatedSet], bytes_read: Arc<AtomicU64>) -> Option<Progress> {
+        if !std::io::stderr().is_terminal() {
+            return None;
+        }
+        // Compressed files grow when read, so the total is an estimate that
+        // the bar raises when the count passes it.
+        let total: u64 = sets
+            .iter()
+            .flat_map(|set| &set.files)
+            .filter_map(|file| file.path.as_ref())
+            .filter_map(|path| std::fs::metadata(path).ok())
+            .map(|metadata| metadata.len())
+            .sum();
+        let bar = indicatif::ProgressBar::new(total.max(1));
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{elapsed_precise} [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec}",
+            )
             .expect("valid template")
             .progress_chars("=> "),
-    );
-    Some(bar)
+        );
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || loop {
+            let done = bytes_read.load(Ordering::Relaxed);
+            if done > bar.length().unwrap_or(0) {
+                bar.set_length(done);
+            }
+            bar.set_position(done);
+            match stopped.recv_timeout(std::time::Duration::from_millis(200)) {
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => continue,
+                _ => {
+                    bar.finish_and_clear();
+                    return;
+                }
+            }
+        });
+        Some(Progress {
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 fn ingest_one(
@@ -138,6 +180,7 @@ fn ingest_one(
     args: &InputArgs,
     zone: Tz,
     stdin: Option<&[u8]>,
+    bytes_read: &Arc<AtomicU64>,
 ) -> Result<(Tables, SetReport, Vec<InputDigest>)> {
     let first = &set.files[0];
     let detection = match &first.path {
@@ -176,7 +219,11 @@ fn ingest_one(
             path: file.path.clone(),
         })
         .collect();
-    let options = IngestOptions { year, zone };
+    let options = IngestOptions {
+        year,
+        zone,
+        progress: Some(Arc::clone(bytes_read)),
+    };
     // The SHA-256 of the inputs is computed beside the parsing, on another
     // thread of the pool when one is free.
     let (parsed, digests) = rayon::join(

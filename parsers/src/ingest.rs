@@ -7,6 +7,8 @@ use std::fs::File;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::io::{self, BufRead, BufReader};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use chrono_tz::Tz;
 use flate2::read::MultiGzDecoder;
@@ -77,7 +79,13 @@ pub struct TimeChoice {
 pub struct IngestOptions {
     pub year: YearSource,
     pub zone: Tz,
+    /// Bytes read so far (decompressed), for a progress bar; updated every
+    /// [`PROGRESS_STEP_BYTES`].
+    pub progress: Option<Arc<AtomicU64>>,
 }
+
+/// How many bytes are read between two updates of the progress counter.
+pub const PROGRESS_STEP_BYTES: u64 = 4 * 1024 * 1024;
 
 /// Opens a file, decompressing it when it starts with the gzip magic bytes.
 pub fn open(path: &std::path::Path) -> Result<Box<dyn BufRead + Send>, InputError> {
@@ -203,6 +211,7 @@ pub fn ingest_set(
     // The last lines of the current file, kept as bytes in reused buffers and
     // hashed only when the file ends, so that most lines are never hashed.
     let mut tail: VecDeque<Vec<u8>> = VecDeque::with_capacity(OVERLAP_LINES);
+    let mut unreported_bytes = 0u64;
     for source in sources {
         let mut reader = LineReader::new(reader_for(source)?);
         let mut at_start = !previous_tail.is_empty();
@@ -213,6 +222,13 @@ pub fn ingest_set(
         {
             number += 1;
             tables.counts.read += 1;
+            if let Some(progress) = &options.progress {
+                unreported_bytes += line.len() as u64 + 1;
+                if unreported_bytes >= PROGRESS_STEP_BYTES {
+                    progress.fetch_add(unreported_bytes, Ordering::Relaxed);
+                    unreported_bytes = 0;
+                }
+            }
             let mut kept = if tail.len() == OVERLAP_LINES {
                 tail.pop_front().unwrap_or_default()
             } else {
@@ -245,6 +261,9 @@ pub fn ingest_set(
         tail.clear();
     }
     correlator.finish(&mut tables);
+    if let Some(progress) = &options.progress {
+        progress.fetch_add(unreported_bytes, Ordering::Relaxed);
+    }
     Ok((tables, choice))
 }
 

@@ -22,6 +22,7 @@ fn corpus_lines_accounted_for() {
     let options = IngestOptions {
         year: YearSource::Option(2024),
         zone: "UTC".parse().unwrap(),
+        progress: None,
     };
     for path in paths {
         let source = Source {

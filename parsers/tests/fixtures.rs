@@ -27,6 +27,7 @@ fn ingest_with(paths: &[PathBuf], year: YearSource, zone: &str) -> Tables {
     let options = IngestOptions {
         year,
         zone: zone.parse().unwrap(),
+        progress: None,
     };
     let (tables, _) = ingest_set(&sources, None, &options).unwrap();
     let counts = &tables.counts;

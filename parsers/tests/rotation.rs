@@ -58,6 +58,7 @@ fn ingest(sources: &[Source], year: YearSource) -> Tables {
     let options = IngestOptions {
         year,
         zone: "UTC".parse().unwrap(),
+        progress: None,
     };
     ingest_set(sources, None, &options).unwrap().0
 }
