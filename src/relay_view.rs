@@ -1,13 +1,13 @@
 //! Which mail would go through the relay, and how the relay would see it.
 //!
-//! Smarthost mode: the on-premises MTA hands its outbound mail to the relay.
-//! A delivery goes to the relay when it is not local: local means a local
+//! Smarthost mode: the on-premises MTA hands its outbound mail to the relay,
+//! and a delivery goes to the relay unless it is local. Local means a local
 //! delivery agent (`local`, `virtual`, `lmtp`, `pipe`), a content filter hop
-//! (a loopback relay or a `queued as` reply for a copy on the same host), or
+//! (a loopback relay, or a `queued as` reply for a copy on the same host), or
 //! a recipient in a domain the policy lists as local. With
 //! `route_internal = true` every delivery but the content filter hops goes to
-//! the relay. Bounces made locally (`error`, `discard`, `retry` agents)
-//! never leave the host.
+//! the relay. Bounces made locally (`error`, `discard`, `retry` agents) never
+//! leave the host.
 
 use rustc_hash::FxHashSet as HashSet;
 
@@ -116,7 +116,7 @@ fn relay_message(
     }
 }
 
-/// Whether a delivery handed the message to a content filter on this host:
+/// Returns whether a delivery handed the message to a content filter on this host:
 /// a `queued as` reply for a copy on the same host, or an SMTP delivery to a
 /// loopback address.
 pub fn is_content_filter_hop(delivery: &DeliveryRecord) -> bool {
@@ -127,7 +127,7 @@ pub fn is_content_filter_hop(delivery: &DeliveryRecord) -> bool {
     delivery.reinjected_as.is_some() || (delivery.transport == "smtp" && loopback)
 }
 
-/// Whether a delivery attempt would have been handed to the relay.
+/// Returns whether a delivery attempt would have been handed to the relay.
 pub fn goes_to_relay(delivery: &DeliveryRecord, policy: &Policy) -> bool {
     if is_content_filter_hop(delivery) {
         return false;
@@ -148,7 +148,7 @@ pub fn goes_to_relay(delivery: &DeliveryRecord, policy: &Policy) -> bool {
     }
 }
 
-/// The domain part of an address, if it has one.
+/// Returns the domain part of an address, if it has one.
 pub fn domain_of(address: &str) -> Option<&str> {
     address
         .rsplit_once('@')

@@ -25,7 +25,7 @@ use crate::replay;
 use crate::replay::model::Verdict;
 use crate::summary;
 
-/// What was read: the tables and, per rotated set, how it was read.
+/// Result of reading the inputs: the tables, and per rotated set how it was read.
 pub struct Ingested {
     pub tables: Tables,
     pub sets: Vec<SetReport>,

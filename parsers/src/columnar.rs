@@ -104,7 +104,7 @@ impl BatchBuilder {
     }
 }
 
-/// The timestamp type used by every time column.
+/// Returns the timestamp type of every time column.
 pub fn timestamp_type() -> DataType {
     DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
 }

@@ -2,7 +2,7 @@
 
 use crate::syslog;
 
-/// Log formats relayaudit knows by sight.
+/// Log formats that relayaudit recognises.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Format {
     Postfix,

@@ -1,4 +1,4 @@
-//! Why a line was rejected, and errors that stop reading an input.
+//! Reasons for rejected lines, and errors that stop reading an input.
 
 use std::fmt;
 use std::path::PathBuf;

@@ -165,7 +165,7 @@ pub fn parse_reply(text: &str) -> Reply<'_> {
     }
 }
 
-/// Whether `word` is an enhanced status code such as `5.7.1` (RFC 3463).
+/// Returns whether `word` is an enhanced status code such as `5.7.1` (RFC 3463).
 pub fn is_enhanced_code(word: &str) -> bool {
     let mut parts = word.split('.');
     let class_ok = matches!(parts.next(), Some("2" | "4" | "5"));
@@ -184,7 +184,7 @@ pub fn is_enhanced_code(word: &str) -> bool {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct DeliveryReply<'a> {
     pub reply: Reply<'a>,
-    /// The command the reply answered: `RCPT TO`, `end of DATA`, `MAIL FROM`.
+    /// The command that the reply is for: `RCPT TO`, `end of DATA`, `MAIL FROM`.
     pub stage: Option<&'a str>,
     /// The queue id in a `queued as ID` reply, which links a content filter
     /// hop to the re-injected message.

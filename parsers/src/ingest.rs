@@ -20,7 +20,7 @@ use crate::syslog::{self, Stamp};
 use crate::time::{count_rollovers, to_instant, YearSource, YearTracker};
 use crate::Tables;
 
-/// Longest line kept, in bytes. A longer line is cut to this length and
+/// Maximum line length kept, in bytes. A longer line is cut to this length and
 /// rejected as `truncated_line`.
 pub const MAX_LINE_BYTES: usize = 64 * 1024;
 
@@ -156,7 +156,7 @@ impl<R: BufRead> LineReader<R> {
 }
 
 /// Reads every line of `sources` (one rotated set, oldest first) and returns
-/// the tables built from them. `stdin` holds the bytes of standard input
+/// the tables built from them. `stdin` contains the bytes of standard input
 /// when a source has no path.
 pub fn ingest_set(
     sources: &[Source],
@@ -351,7 +351,7 @@ fn reject(tables: &mut Tables, source: &Source, number: u64, code: RejectCode, l
     });
 }
 
-/// The month of a line that starts (after an optional `<PRI>`) with a
+/// Returns the month of a line that starts (after an optional `<PRI>`) with a
 /// classic stamp.
 fn classic_month(line: &[u8]) -> Option<u32> {
     let text = std::str::from_utf8(line.get(..24.min(line.len()))?).ok()?;

@@ -1,7 +1,7 @@
 //! Owned rows of the output tables, built by the correlator and turned into
 //! Arrow columns by [`crate::columnar`]. Field names are the column names.
 
-/// Where a row came from: the input file and its 1-based line numbers.
+/// Origin of a row: the input file and its 1-based line numbers.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Provenance {
     pub source_file: String,
@@ -34,7 +34,7 @@ pub struct MessageRecord {
     pub envelope_from: Option<String>,
     pub size_bytes: Option<u64>,
     pub nrcpt: Option<u32>,
-    /// How the message entered: `smtp`, `pickup`, `bounce` (a notice made
+    /// Entry path of the message: `smtp`, `pickup`, `bounce` (a notice made
     /// by Postfix), or `unknown` when the log starts after it was queued.
     pub origin: &'static str,
     pub client_ip: Option<String>,
@@ -56,7 +56,7 @@ pub struct MessageRecord {
     /// `sender non-delivery notification`, `postmaster non-delivery
     /// notification`, `sender delay notification`, ...
     pub notice_kind: Option<String>,
-    /// Why the MTA dropped the message before queueing it (`reject`,
+    /// Reason the MTA dropped the message before queueing it (`reject`,
     /// `discard`, `milter-reject`), if it did.
     pub stopped: Option<String>,
     pub expired: bool,
@@ -86,7 +86,7 @@ pub struct DeliveryRecord {
     pub reply_code: Option<u16>,
     pub enhanced_code: Option<String>,
     pub reply_text: String,
-    /// The SMTP command the reply answered (`RCPT TO`, `end of DATA`).
+    /// The SMTP command that the reply is for (`RCPT TO`, `end of DATA`).
     pub smtp_stage: Option<String>,
     pub delay_s: Option<f64>,
     pub delays: Option<String>,
@@ -145,7 +145,7 @@ pub struct RejectRecord {
     pub excerpt: String,
 }
 
-/// Longest excerpt kept in a reject row, in bytes (cut at a character
+/// Maximum excerpt length kept in a reject row, in bytes (cut at a character
 /// boundary).
 pub const EXCERPT_BYTES: usize = 200;
 

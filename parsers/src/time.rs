@@ -14,7 +14,7 @@ use crate::error::RejectCode;
 use crate::records::Instant;
 use crate::syslog::Stamp;
 
-/// Where the year of classic stamps comes from.
+/// Source of the year of classic stamps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum YearSource {
     /// `--year`: the year of the first classic stamp of the set.

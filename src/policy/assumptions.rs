@@ -7,10 +7,10 @@ use crate::policy::read::PER_USER_LIMITS;
 
 impl Policy {
     /// Describes, one sentence each, the numbers in this policy that are not
-    /// Google's documented values or the source's default: per-user limits
-    /// of a trial or unpaid account, limits the file sets to a value other
-    /// than Google's, and per-source transaction splits the file overrides.
-    /// Returns an empty list for the built-in default.
+    /// Google's documented values or the source's default. These are the
+    /// per-user limits of a trial or unpaid account, limits the file sets to
+    /// a value other than Google's, and per-source transaction splits the
+    /// file overrides. Returns an empty list for the built-in default.
     pub fn describe_assumptions(&self) -> Vec<String> {
         let mut sentences = Vec::new();
         let documented = Limits::documented();

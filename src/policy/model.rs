@@ -71,13 +71,13 @@ pub enum AllowedSenders {
 pub struct RelaySetting {
     pub name: String,
     pub allowed_senders: AllowedSenders,
-    /// IP ranges allowed to connect; each holds at most 65,536 addresses.
+    /// IP ranges allowed to connect; each contains at most 65,536 addresses.
     pub allowed_ips: Vec<IpNet>,
     pub require_smtp_auth: bool,
     pub require_tls: bool,
 }
 
-/// How the on-premises MTA connects to the relay in smarthost mode.
+/// Connection of the on-premises MTA to the relay in smarthost mode.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Smarthost {
     pub egress_ip: Option<IpAddr>,
@@ -146,7 +146,7 @@ impl Users {
 }
 
 impl Routing {
-    /// Whether `domain` is delivered on premises according to the policy.
+    /// Returns whether `domain` is delivered on premises according to the policy.
     pub fn is_local_domain(&self, domain: &str) -> bool {
         let domain = domain.trim_end_matches('.').to_ascii_lowercase();
         self.local_domains.contains(&domain)
@@ -182,11 +182,12 @@ pub const SOURCE_FORMATS: [&str; 6] = [
 ];
 
 impl Policy {
-    /// The policy used when no policy file is given: no owned domains or
-    /// users, a paid account with comprehensive storage on, and one relay
-    /// setting named "default" that allows any sender, lists no IP ranges and
-    /// requires neither SMTP AUTH nor TLS. Limits are Google's documented
-    /// values. A loaded file without `[[relay]]` has no relay setting at all.
+    /// Returns the policy used when no policy file is given. It has no owned
+    /// domains or users, a paid account with comprehensive storage on, and
+    /// one relay setting named "default". That setting allows any sender,
+    /// lists no IP ranges and requires neither SMTP AUTH nor TLS. Limits are
+    /// Google's documented values. A loaded file without `[[relay]]` has no
+    /// relay setting at all.
     pub fn builtin_default() -> Policy {
         Policy {
             path: None,
@@ -222,7 +223,7 @@ impl Policy {
 }
 
 impl Account {
-    /// The account type as the policy file spells it.
+    /// Returns the account type as the policy file spells it.
     pub fn as_str(self) -> &'static str {
         match self {
             Account::Paid => "paid",
@@ -233,7 +234,7 @@ impl Account {
 }
 
 impl AllowedSenders {
-    /// The setting as the policy file spells it.
+    /// Returns the setting as the policy file spells it.
     pub fn as_str(self) -> &'static str {
         match self {
             AllowedSenders::Registered => "registered",

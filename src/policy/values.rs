@@ -214,9 +214,9 @@ impl Reader<'_> {
     }
 }
 
-/// Whether `domain` (already lowercase) looks like a DNS name with at least
-/// two labels: each label 1 to 63 letters, digits or hyphens, not starting or
-/// ending with a hyphen, and 253 characters in all at most.
+/// Returns whether `domain` (already lowercase) looks like a DNS name with at
+/// least two labels. Each label is 1 to 63 letters, digits or hyphens, not
+/// starting or ending with a hyphen, and the name is 253 characters at most.
 fn is_domain_name(domain: &str) -> bool {
     let valid_label = |label: &str| {
         (1..=63).contains(&label.len())

@@ -8,7 +8,7 @@ use crate::replay::rules::{
     UNIDENTIFIED,
 };
 
-/// The envelope sender as the relay sees it after the sender rules.
+/// The envelope sender that the relay uses after the sender rules.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct SenderJudgement {
     /// Lowercase sender that the later rules and the per-user counters see:
@@ -136,8 +136,8 @@ pub(crate) fn judge_sender(
     let user_limits_apply = match &organisation.users {
         Some(users) => users.licence_of(&effective_sender).is_some(),
         // Without a users file every non-null sender counts as a user, except
-        // a rewritten one, because the postmaster address stands in for
-        // senders that are not users.
+        // a rewritten one: the postmaster address replaces senders that are
+        // not users.
         None => !effective_sender.is_empty() && rewrite.is_none(),
     };
 

@@ -154,10 +154,10 @@ fn sasl_failure(text: &str) -> Option<SessionEvent<'_>> {
     })
 }
 
-/// Splits `QUEUEID: rest`. Short queue ids are upper-case hexadecimal (five
-/// or more digits); long ids (`enable_long_queue_ids`) are 12 or more
-/// letters and digits and contain a lower-case letter or digit mix, which
-/// keeps words such as `warning` or `NOQUEUE` out.
+/// Splits `QUEUEID: rest`. Short queue ids are upper-case hexadecimal, five
+/// or more digits. Long ids (`enable_long_queue_ids`) are 12 or more letters
+/// and digits with both kinds present, which keeps words such as `warning`
+/// or `NOQUEUE` out.
 fn split_queue_id(body: &str) -> Option<(&str, &str)> {
     let colon = body.find(": ")?;
     let id = &body[..colon];

@@ -36,7 +36,7 @@ pub const REMOVED_GRACE_US: i64 = 60 * 1_000_000;
 /// How often idle state is looked for, in log time.
 const SWEEP_EVERY_US: i64 = 60 * 1_000_000;
 
-/// Where the current line is: its file, line number and time.
+/// Position of the current line: its file, line number, time and tag.
 #[derive(Debug, Clone, Copy)]
 pub struct LineRef<'a> {
     pub source_file: &'a str,
@@ -584,7 +584,7 @@ fn is_loopback(ip: &str) -> bool {
     ip.starts_with("127.") || ip == "::1"
 }
 
-/// The delivery agent named by the last part of the program tag.
+/// Returns the delivery agent named by the last part of the program tag.
 fn transport_name(program: &str) -> &'static str {
     match program.rsplit('/').next().unwrap_or(program) {
         "smtp" => "smtp",

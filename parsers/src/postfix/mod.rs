@@ -1,4 +1,4 @@
-//! Postfix log lines: which daemon wrote a line and what it says.
+//! Postfix log lines: which daemon wrote a line and what it reports.
 //!
 //! [`parse_body`] turns the text after the syslog tag into one [`Event`],
 //! borrowing from the line. It does not keep state; the correlator joins the
@@ -15,7 +15,7 @@ pub use body::{parse_body, QueueEvent, SessionEvent};
 
 use crate::fields::{CommandCounters, Peer, Reply};
 
-/// How a Postfix program tag is treated.
+/// Kind of Postfix daemon named by a program tag.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Daemon {
     Smtpd,
@@ -72,7 +72,7 @@ pub fn daemon_of(program: &str) -> Option<Daemon> {
     })
 }
 
-/// What one Postfix line says.
+/// Fact reported by one Postfix line.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event<'a> {
     /// A line about one queued message: `QUEUEID: ...`.
