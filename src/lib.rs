@@ -9,3 +9,4 @@ pub mod relay_view;
 pub mod replay;
 pub mod run;
 pub mod summary;
+pub mod text;

@@ -1,9 +1,9 @@
 //! Sentences for the report about the numbers in a policy that Google does
 //! not document.
 
-use crate::policy::error::group_thousands;
 use crate::policy::model::{default_recipients_per_transaction, Account, Limits, Policy};
 use crate::policy::read::PER_USER_LIMITS;
+use crate::text::group_thousands;
 
 impl Policy {
     /// Describes, one sentence each, the numbers in this policy that are not

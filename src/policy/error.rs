@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use ipnet::IpNet;
 
 use crate::policy::model::Account;
+use crate::text::group_thousands;
 
 /// A position in the policy file: 1-based line and column. Columns count
 /// Unicode characters, not bytes.
@@ -206,17 +207,4 @@ pub(crate) fn address_count_text(range: &IpNet) -> String {
         // ::/0 contains 2^128 addresses, one more than u128::MAX.
         None => "2^128".to_owned(),
     }
-}
-
-/// Formats `number` with a comma between groups of three digits.
-pub(crate) fn group_thousands(number: u128) -> String {
-    let digits = number.to_string();
-    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
-    for (index, digit) in digits.chars().enumerate() {
-        if index > 0 && (digits.len() - index).is_multiple_of(3) {
-            grouped.push(',');
-        }
-        grouped.push(digit);
-    }
-    grouped
 }

@@ -1,17 +1,6 @@
 //! Number and duration formatting for verdict details.
 
-/// Formats `value` with a comma between groups of three digits: `10,001`.
-pub(crate) fn group_thousands(value: u64) -> String {
-    let digits = value.to_string();
-    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
-    for (index, digit) in digits.chars().enumerate() {
-        if index > 0 && (digits.len() - index).is_multiple_of(3) {
-            grouped.push(',');
-        }
-        grouped.push(digit);
-    }
-    grouped
-}
+pub(crate) use crate::text::group_thousands;
 
 /// Formats a count with its noun, adding `s` unless the count is 1:
 /// `1 recipient`, `10,001 recipients`.
@@ -35,15 +24,6 @@ pub(crate) fn describe_window(seconds: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn thousands_grouping() {
-        assert_eq!(group_thousands(0), "0");
-        assert_eq!(group_thousands(999), "999");
-        assert_eq!(group_thousands(1000), "1,000");
-        assert_eq!(group_thousands(10_001), "10,001");
-        assert_eq!(group_thousands(26_214_401), "26,214,401");
-    }
 
     #[test]
     fn count_noun_plural() {
