@@ -56,3 +56,27 @@ fn corpus_lines_accounted_for() {
         }
     }
 }
+
+/// Cuts every corpus line at every character boundary and parses each
+/// prefix: malformed lines must become rejects, never panics.
+#[test]
+fn truncated_corpus_lines_never_panic() {
+    use relayaudit_parsers::{postfix, syslog};
+    let mut checked = 0usize;
+    for entry in std::fs::read_dir(corpus_dir()).unwrap() {
+        let text = std::fs::read(entry.unwrap().path()).unwrap();
+        let text = String::from_utf8_lossy(&text);
+        for line in text.lines() {
+            for (cut, _) in line.char_indices() {
+                let prefix = &line[..cut];
+                if let Ok(parts) = syslog::parse_prefix(prefix) {
+                    if let Some(daemon) = postfix::daemon_of(parts.program) {
+                        let _ = postfix::parse_body(daemon, parts.body);
+                    }
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 100_000, "checked {checked} prefixes");
+}
