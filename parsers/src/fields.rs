@@ -287,9 +287,12 @@ pub fn parse_counters(text: &str) -> Option<CommandCounters> {
 mod tests {
     use super::*;
 
+    /// Input, then the expected name, IP, port and rest of the input.
+    type PeerCase<'a> = (&'a str, &'a str, Option<&'a str>, Option<u16>, &'a str);
+
     #[test]
     fn peer_forms() {
-        let cases: &[(&str, &str, Option<&str>, Option<u16>, &str)] = &[
+        let cases: &[PeerCase] = &[
             (
                 "mail.example.com[192.0.2.1]",
                 "mail.example.com",
