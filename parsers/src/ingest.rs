@@ -212,9 +212,11 @@ pub fn ingest_set(
     // hashed only when the file ends, so that most lines are never hashed.
     let mut tail: VecDeque<Vec<u8>> = VecDeque::with_capacity(OVERLAP_LINES);
     let mut unreported_bytes = 0u64;
-    for source in sources {
+    for (index, source) in sources.iter().enumerate() {
         let mut reader = LineReader::new(reader_for(source)?);
         let mut at_start = !previous_tail.is_empty();
+        // The newest file has no successor whose start could repeat it.
+        let keep_tail = index + 1 < sources.len();
         let mut number = 0u64;
         while let Some(truncated) = reader
             .next_line(&mut line)
@@ -229,14 +231,16 @@ pub fn ingest_set(
                     unreported_bytes = 0;
                 }
             }
-            let mut kept = if tail.len() == OVERLAP_LINES {
-                tail.pop_front().unwrap_or_default()
-            } else {
-                Vec::new()
-            };
-            kept.clear();
-            kept.extend_from_slice(&line);
-            tail.push_back(kept);
+            if keep_tail {
+                let mut kept = if tail.len() == OVERLAP_LINES {
+                    tail.pop_front().unwrap_or_default()
+                } else {
+                    Vec::new()
+                };
+                kept.clear();
+                kept.extend_from_slice(&line);
+                tail.push_back(kept);
+            }
             if at_start && previous_tail.contains(&line_hash(&line)) {
                 reject(&mut tables, source, number, RejectCode::DuplicateLine, &line);
                 continue;
