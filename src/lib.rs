@@ -7,5 +7,6 @@ pub mod input;
 pub mod policy;
 pub mod relay_view;
 pub mod replay;
+pub mod report;
 pub mod run;
 pub mod summary;

@@ -301,11 +301,16 @@ pub fn run_replay(args: &ReplayArgs) -> Result<bool> {
     out.write_json("summary.json", &summary)?;
     let manifest = summary::manifest(&ingested, &args.input, Some(&policy), "replay")?;
     out.write_json("manifest.json", &manifest)?;
+    let report = crate::report::write(out.path(), args.lang)?;
     print!(
         "{}",
         summary::terminal_replay(&ingested, &policy, &view, &replayed)
     );
-    println!("wrote {}", out.path().display());
+    println!(
+        "wrote {} (report: {})",
+        out.path().display(),
+        report.html.display()
+    );
 
     let matched = args.fail_on.iter().any(|fail_on| {
         let outcome = match fail_on {
