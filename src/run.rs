@@ -301,7 +301,13 @@ pub fn run_replay(args: &ReplayArgs) -> Result<bool> {
     out.write_json("summary.json", &summary)?;
     let manifest = summary::manifest(&ingested, &args.input, Some(&policy), "replay")?;
     out.write_json("manifest.json", &manifest)?;
-    let report = crate::report::write(out.path(), args.lang)?;
+    let report = crate::report::write(out.path(), args.lang).with_context(|| {
+        format!(
+            "the tables and summary.json were written but the report was not; \
+             fix the cause, then run `relayaudit report {}`",
+            out.path().display()
+        )
+    })?;
     print!(
         "{}",
         summary::terminal_replay(&ingested, &policy, &view, &replayed)

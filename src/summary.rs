@@ -126,7 +126,7 @@ pub fn replay_summary(
     })
 }
 
-/// The policy's limits, window lengths and organisation facts, for the
+/// Describes the policy's limits, window lengths and organisation for the
 /// report: chart lines, archival and the numbers Google does not document.
 fn policy_facts(policy: &Policy) -> Value {
     let limits = &policy.limits;

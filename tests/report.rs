@@ -122,7 +122,7 @@ fn replay_writes_report_and_charts() {
         );
     }
     for chart in CHARTS {
-        let svg = read_text(&out.join(format!("charts/{chart}.svg")));
+        let svg = read_text(&out.join(format!("{chart}.svg")));
         assert!(svg.starts_with("<svg"), "{chart}.svg is SVG");
         assert!(svg.contains("<text"), "{chart}.svg has text");
         assert!(svg.len() > 2_000, "{chart}.svg has {} bytes", svg.len());
@@ -131,7 +131,7 @@ fn replay_writes_report_and_charts() {
             "{chart} in the page"
         );
 
-        let png = read(&out.join(format!("charts/{chart}.png")));
+        let png = read(&out.join(format!("{chart}.png")));
         assert_eq!(png_size(&png), (960, 440), "{chart}.png size");
         assert!(png.len() > 10_000, "{chart}.png has {} bytes", png.len());
     }
@@ -202,16 +202,13 @@ fn report_rebuild_is_byte_identical() {
     let out = dir.path().join("out");
     assert!(replay_sample(&out, &sample_policy(), &[]).status.success());
     let first_html = read(&out.join("report.html"));
-    let first_svg = read(&out.join("charts/chart-1-org-recipients-short.svg"));
-    let first_png = read(&out.join("charts/chart-6-message-sizes.png"));
+    let first_svg = read(&out.join("chart-1-org-recipients-short.svg"));
+    let first_png = read(&out.join("chart-6-message-sizes.png"));
 
     assert!(report(&out, "en").status.success());
     assert_eq!(read(&out.join("report.html")), first_html);
-    assert_eq!(
-        read(&out.join("charts/chart-1-org-recipients-short.svg")),
-        first_svg
-    );
-    assert_eq!(read(&out.join("charts/chart-6-message-sizes.png")), first_png);
+    assert_eq!(read(&out.join("chart-1-org-recipients-short.svg")), first_svg);
+    assert_eq!(read(&out.join("chart-6-message-sizes.png")), first_png);
 }
 
 #[test]
@@ -226,7 +223,7 @@ fn japanese_report() {
     assert!(html.contains("移行不可"));
     assert!(html.contains("エンベロープ送信者"));
     assert!(!html.contains("Verdict at a glance"), "no English heading");
-    let chart = read_text(&out.join("charts/chart-1-org-recipients-short.svg"));
+    let chart = read_text(&out.join("chart-1-org-recipients-short.svg"));
     assert!(chart.contains("リレーの上限"), "Japanese chart text");
 
     assert!(report(&out, "en").status.success());
@@ -252,7 +249,7 @@ fn policy_limit_moves_chart_line() {
     let out = dir.path().join("out");
     assert!(replay_sample(&out, &policy, &[]).status.success());
 
-    let chart = read_text(&out.join("charts/chart-1-org-recipients-short.svg"));
+    let chart = read_text(&out.join("chart-1-org-recipients-short.svg"));
     assert!(chart.contains("relay limit 1,000"), "limit label");
     assert!(!chart.contains("319,444"));
     let html = read_text(&out.join("report.html"));

@@ -2,8 +2,8 @@
 //!
 //! A count axis turns logarithmic when the relay limit is at least
 //! [`LOG_RATIO`] times the highest value, so a small organisation's traffic
-//! stays visible beside a limit thousands of times larger; the axis
-//! description then says "log scale".
+//! stays visible beside a limit thousands of times larger. The axis
+//! description then ends in "(log scale)".
 
 use std::collections::BTreeMap;
 
@@ -176,8 +176,8 @@ fn with_log_note(words: &ChartWords, desc: &str, axis: &Axis) -> String {
     }
 }
 
-/// A count axis up to `highest` that also shows `limits`: logarithmic when
-/// the largest of them dwarfs the data.
+/// Returns a count axis up to `highest` that also shows `limits`, on a log
+/// scale when the largest of them dwarfs the data.
 fn count_axis(highest: u64, limits: &[u64]) -> Axis {
     let top_limit = limits.iter().copied().max().unwrap_or(0);
     let top = highest.max(top_limit) as f64;
@@ -222,7 +222,7 @@ fn step_line(points: &Steps, end_s: f64) -> Vec<(f64, f64)> {
     line
 }
 
-/// A time chart of window counters against one or two limits.
+/// Builds a time chart of window counters against one or two limits.
 fn window_plot(
     words: &ChartWords,
     facts: &Facts,
@@ -241,6 +241,7 @@ fn window_plot(
         .filter_map(|(_, _, points)| points.last())
         .map(|p| p.0)
         .max()?;
+
     let highest = lines
         .iter()
         .map(|(_, _, points)| series::highest(points))
@@ -253,7 +254,9 @@ fn window_plot(
     let x = Axis::time(start_s, end_s, facts.zone);
     let mut limits: Vec<u64> = limits.iter().copied().filter(|limit| *limit > 0).collect();
     limits.dedup();
+
     let y = count_axis(highest, &limits);
+
     Some(Plot {
         title,
         x_desc: format!("{} ({})", words.time, facts.zone.name()),
@@ -304,6 +307,7 @@ fn rules_plot(words: &ChartWords, facts: &Facts, lang: Lang) -> Option<Plot> {
             }
         })
         .collect();
+
     let highest = rows.iter().map(|row| row.recipients).max().unwrap_or(0);
     let lowest = rows.iter().map(|row| row.recipients).min().unwrap_or(0);
     let x = if highest >= lowest.max(1) * 100 {
@@ -312,6 +316,7 @@ fn rules_plot(words: &ChartWords, facts: &Facts, lang: Lang) -> Option<Plot> {
         Axis::linear_count(highest as f64 * 1.2)
     };
     let longest = names.iter().map(|name| name.chars().count()).max().unwrap_or(10) as u32;
+
     let bars = rows
         .iter()
         .rev()
@@ -323,9 +328,11 @@ fn rules_plot(words: &ChartWords, facts: &Facts, lang: Lang) -> Option<Plot> {
             note: Some(text::thousands(row.recipients)),
         })
         .collect();
+
     let mut outcomes: Vec<&str> = rows.iter().map(|row| row.outcome.as_str()).collect();
     outcomes.sort_unstable();
     outcomes.dedup();
+
     Some(Plot {
         title: words.rules_title.to_string(),
         x_desc: with_log_note(words, words.x_recipients, &x),
@@ -348,12 +355,15 @@ fn transactions_plot(words: &ChartWords, facts: &Facts, histogram: &BTreeMap<u64
     let limit = facts.limit("recipients_per_transaction");
     let x_top = largest.max(limit) as f64 * 1.1 + 1.0;
     let width = (x_top / 60.0).ceil().max(1.0) as u64;
+
     let mut bins: BTreeMap<u64, u64> = BTreeMap::new();
     for (&recipients, &transactions) in histogram {
         *bins.entry((recipients - 1) / width).or_insert(0) += transactions;
     }
+
     let highest = bins.values().copied().max().unwrap_or(0);
     let lowest = bins.values().copied().min().unwrap_or(0);
+
     let y = if highest >= lowest.max(1) * 100 {
         Axis::log(0.8, highest as f64 * 2.0, 10.0, Labels::Count)
     } else {
@@ -361,6 +371,7 @@ fn transactions_plot(words: &ChartWords, facts: &Facts, histogram: &BTreeMap<u64
     };
     let mut x = Axis::linear_count(x_top);
     x.low = 0.0;
+
     let bars = bins
         .iter()
         .map(|(&bin, &count)| Bar {
@@ -370,6 +381,7 @@ fn transactions_plot(words: &ChartWords, facts: &Facts, histogram: &BTreeMap<u64
             note: None,
         })
         .collect();
+
     Some(Plot {
         title: words.transactions_title.to_string(),
         x_desc: words.x_transaction.to_string(),
@@ -392,6 +404,7 @@ fn sizes_plot(words: &ChartWords, facts: &Facts, sizes: &[u64]) -> Option<Plot> 
     let largest = *sizes.iter().max()?;
     let limit = facts.limit("max_message_bytes");
     // Bins double in width: [2^k, 2^(k+1)) bytes.
+
     let mut bins: BTreeMap<u32, u64> = BTreeMap::new();
     for &size in sizes {
         *bins.entry(size.max(1).ilog2()).or_insert(0) += 1;
@@ -399,13 +412,16 @@ fn sizes_plot(words: &ChartWords, facts: &Facts, sizes: &[u64]) -> Option<Plot> 
     let low_power = bins.keys().next().copied().unwrap_or(10).min(10);
     let high = (largest.max(limit) as f64) * 2.0;
     let x = Axis::log(2f64.powi(low_power as i32), high, 4.0, Labels::Bytes);
+
     let highest = bins.values().copied().max().unwrap_or(0);
     let lowest = bins.values().copied().min().unwrap_or(0);
+
     let y = if highest >= lowest.max(1) * 100 {
         Axis::log(0.8, highest as f64 * 2.0, 10.0, Labels::Count)
     } else {
         Axis::linear_count(highest as f64 * 1.15)
     };
+
     let bars = bins
         .iter()
         .map(|(&power, &count)| Bar {
@@ -415,6 +431,7 @@ fn sizes_plot(words: &ChartWords, facts: &Facts, sizes: &[u64]) -> Option<Plot> 
             note: None,
         })
         .collect();
+
     Some(Plot {
         title: words.sizes_title.to_string(),
         x_desc: with_log_note(words, words.x_size, &x),
@@ -445,6 +462,7 @@ fn connections_plot(words: &ChartWords, facts: &Facts, per_minute: &BTreeMap<i64
     let last = *per_minute.keys().next_back()?;
     // Minutes without a connection are zero; the series falls back to zero
     // one minute after each counted minute.
+
     let mut points: Steps = Vec::new();
     for (&minute, &count) in per_minute {
         points.push((minute, count));
@@ -452,11 +470,14 @@ fn connections_plot(words: &ChartWords, facts: &Facts, per_minute: &BTreeMap<i64
             points.push((minute + MINUTE_US, 0));
         }
     }
+
     let highest = series::highest(&points);
     let span_s = ((last - first) as f64 / 1e6).max(60.0);
     let start_s = first as f64 / 1e6 - span_s * 0.03;
     let end_s = (last + MINUTE_US) as f64 / 1e6 + span_s * 0.03;
+
     let y = count_axis(highest, &[]);
+
     Some(Plot {
         title: words.connections_title.to_string(),
         x_desc: format!("{} ({})", words.time, facts.zone.name()),

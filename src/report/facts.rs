@@ -145,7 +145,7 @@ impl Facts {
         self.limits.get("day_window_seconds").copied().unwrap_or(86_400)
     }
 
-    /// Whether `address` is in an owned domain (or a subdomain, when the
+    /// Returns whether `address` is in an owned domain (or a subdomain, when the
     /// policy counts them).
     pub fn is_owned(&self, address: &str) -> bool {
         let Some((_, domain)) = address.rsplit_once('@') else {

@@ -102,7 +102,7 @@ fn register(family: &'static str, path: &str) -> Result<()> {
     }
     let bytes = std::fs::read(path).with_context(|| format!("failed to read font file {path}"))?;
     // plotters keeps fonts for the life of the process and takes them as
-    // `&'static`; each family is read once, so this leaks one file per family.
+    // `&'static`. Each family is read once, so this leaks one file per family.
     let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
     if register_font(family, FontStyle::Normal, bytes).is_err() {
         bail!("font file {path} is not a TrueType or OpenType font");

@@ -25,6 +25,16 @@ const SENDERS_LISTED: usize = 50;
 
 const STYLE: &str = include_str!("report.css");
 
+/// Order of the known `peaks` keys in the headroom table.
+const PEAK_ORDER: [&str; 6] = [
+    "org_recipients_10min",
+    "org_recipients_day",
+    "user_messages",
+    "user_unique_recipients",
+    "transaction_recipients",
+    "message_bytes",
+];
+
 /// Per (rule, outcome): the first rows as examples, the distinct messages
 /// and the recipient count.
 type RuleRows<'a> = BTreeMap<(&'a str, &'a str), (Vec<&'a VerdictRow>, BTreeSet<&'a str>, u64)>;
@@ -130,7 +140,7 @@ fn figure(out: &mut String, embedded: &EmbeddedChart<'_>, words: &Words) {
             out.push_str(svg);
             let _ = write!(
                 out,
-                "<figcaption><strong>{}</strong> {} <span class=\"files\"><a href=\"charts/{id}.svg\">SVG</a> · <a href=\"charts/{id}.png\">PNG</a></span></figcaption>",
+                "<figcaption><strong>{}</strong> {} <span class=\"files\"><a href=\"{id}.svg\">SVG</a> · <a href=\"{id}.png\">PNG</a></span></figcaption>",
                 escape(&chart.title),
                 escape(&chart.about),
                 id = chart.id
@@ -195,7 +205,7 @@ pub fn page(evidence: &Evidence, facts: &Facts, charts: &[EmbeddedChart<'_>], la
 
 fn contents(out: &mut String, words: &Words) {
     let _ = write!(out, "<nav aria-label=\"{}\"><ol>", escape(words.contents));
-    for (id, title) in [
+    for (number, (id, title)) in [
         ("verdict", words.sec_verdict),
         ("break", words.sec_break),
         ("senders", words.sec_senders),
@@ -204,8 +214,16 @@ fn contents(out: &mut String, words: &Words) {
         ("compliance", words.sec_compliance),
         ("assumptions", words.sec_assumptions),
         ("provenance", words.sec_provenance),
-    ] {
-        let _ = write!(out, "<li><a href=\"#{id}\">{}</a></li>", escape(title));
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let _ = write!(
+            out,
+            "<li><a href=\"#{id}\">{}. {}</a></li>",
+            number + 1,
+            escape(title)
+        );
     }
     out.push_str("</ol></nav>\n");
 }
@@ -542,7 +560,16 @@ fn headroom_section(
     let short = text::window(lang, facts.short_window_s());
     let mut rows = Vec::new();
     if let Some(peaks) = evidence.summary.get("peaks").and_then(Value::as_object) {
-        for (key, peak) in peaks {
+        // Windows first, shortest first, then per-message limits; keys this
+        // version does not know follow in name order.
+        let mut ordered: Vec<(&String, &Value)> = peaks.iter().collect();
+        ordered.sort_by_key(|(key, _)| {
+            PEAK_ORDER
+                .iter()
+                .position(|known| known == key)
+                .unwrap_or(PEAK_ORDER.len())
+        });
+        for (key, peak) in ordered {
             let name = escape(&text::peak_name(lang, key, &day, &short));
             let limit = peak.get("limit").and_then(Value::as_u64);
             let Some(value) = peak.get("value").and_then(Value::as_u64) else {
@@ -877,7 +904,7 @@ fn provenance_section(out: &mut String, evidence: &Evidence, facts: &Facts, lang
     }
     rows.push(vec![escape(words.year), years.join("<br>")]);
     rows.push(vec![escape(words.zone), code(facts.zone.name())]);
-    rows.push(vec!["mode".to_string(), code(&facts.mode)]);
+    rows.push(vec![escape(words.mode), code(&facts.mode)]);
     table(out, "provenance", &[words.col_item, words.col_value], &rows);
 
     let _ = writeln!(out, "<h3>{}</h3>", escape(words.inputs));

@@ -2,7 +2,7 @@
 //! Parquet tables the report needs, as plain rows.
 //!
 //! Only the columns the report uses are read. A missing table or column is
-//! an error that names the file and says which `replay` writes it.
+//! an error that names the file and asks for a rerun of `relayaudit replay`.
 
 use std::collections::BTreeMap;
 use std::fs::File;

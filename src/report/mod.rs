@@ -1,5 +1,6 @@
-//! The readiness report: charts (SVG and PNG) and a self-contained
-//! `report.html`, rebuilt from an output folder of `relayaudit replay`.
+//! The readiness report: charts (`chart-*.svg`, `chart-*.png`) and a
+//! self-contained `report.html`, written beside the tables of an output
+//! folder of `relayaudit replay`.
 //!
 //! The report reads only the folder's Parquet tables and JSON files, so
 //! `relayaudit report DIR` gives the same bytes as the report that `replay`
@@ -32,7 +33,7 @@ pub struct Written {
     pub charts: Vec<PathBuf>,
 }
 
-/// Writes `charts/*.svg`, `charts/*.png` and `report.html` into `dir`, an
+/// Writes `chart-*.svg`, `chart-*.png` and `report.html` into `dir`, an
 /// output folder written by `relayaudit replay`.
 pub fn write(dir: &Path, lang: Lang) -> Result<Written> {
     let evidence = load::Evidence::read(dir)?;
@@ -40,7 +41,7 @@ pub fn write(dir: &Path, lang: Lang) -> Result<Written> {
     let font = font::ChartFont::load(lang)?;
     let charts = charts::build(&evidence, &facts, lang);
 
-    let chart_dir = OutputDir::create(&dir.join("charts"), true)?;
+    let out = OutputDir::create(dir, true)?;
     let mut written = Vec::new();
     let mut embedded = Vec::new();
     for chart in &charts {
@@ -50,19 +51,19 @@ pub fn write(dir: &Path, lang: Lang) -> Result<Written> {
                 let png = plot::to_png(plot, &font)?;
                 let svg_name = format!("{}.svg", chart.id);
                 let png_name = format!("{}.png", chart.id);
-                chart_dir.write_atomic(&svg_name, |file| {
+                out.write_atomic(&svg_name, |file| {
                     Ok(std::io::Write::write_all(file, svg.as_bytes())?)
                 })?;
-                chart_dir.write_atomic(&png_name, |file| Ok(std::io::Write::write_all(file, &png)?))?;
-                written.push(chart_dir.path().join(svg_name));
-                written.push(chart_dir.path().join(png_name));
+                out.write_atomic(&png_name, |file| Ok(std::io::Write::write_all(file, &png)?))?;
+                written.push(out.path().join(svg_name));
+                written.push(out.path().join(png_name));
                 Some(svg)
             }
             None => {
                 // A chart without data this time must not leave last run's
                 // files behind.
                 for extension in ["svg", "png"] {
-                    let stale = chart_dir.path().join(format!("{}.{extension}", chart.id));
+                    let stale = out.path().join(format!("{}.{extension}", chart.id));
                     if stale.exists() {
                         std::fs::remove_file(&stale)
                             .with_context(|| format!("failed to remove {}", stale.display()))?;
@@ -75,7 +76,6 @@ pub fn write(dir: &Path, lang: Lang) -> Result<Written> {
     }
 
     let page = html::page(&evidence, &facts, &embedded, lang);
-    let out = OutputDir::create(dir, true)?;
     out.write_atomic("report.html", |file| {
         Ok(std::io::Write::write_all(file, page.as_bytes())?)
     })?;

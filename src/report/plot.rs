@@ -22,14 +22,14 @@ use crate::report::text::thousands;
 pub const WIDTH: u32 = 960;
 pub const HEIGHT: u32 = 440;
 
-/// How tick labels of an axis are written.
+/// Style of an axis's tick labels.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Labels {
     /// Whole numbers with thousands separators.
     Count,
     /// Sizes in binary units: `4 KB`, `16 MB` (1 MB = 1,048,576 bytes).
     Bytes,
-    /// Seconds since the epoch as clock times in `zone`; the date is shown
+    /// Seconds since the epoch as clock times in `zone`. The date is added
     /// when ticks are a day or more apart or the axis spans several days.
     Time { zone: Tz, with_date: bool },
     /// One name per whole value 0, 1, 2, ...
@@ -47,7 +47,7 @@ pub struct Axis {
 }
 
 impl Axis {
-    /// A linear count axis from 0 to at least `high`, with round ticks.
+    /// Returns a linear count axis from 0 to at least `high`, with round ticks.
     pub fn linear_count(high: f64) -> Axis {
         let step = nice_step(high.max(1.0) / 6.0);
         let top = (high.max(1.0) / step).ceil() * step;
@@ -64,7 +64,7 @@ impl Axis {
         }
     }
 
-    /// A logarithmic axis from `low` to at least `high`, ticked at powers of
+    /// Returns a logarithmic axis from `low` to at least `high`, ticked at powers of
     /// `base` (10 for counts, 4 for bytes).
     pub fn log(low: f64, high: f64, base: f64, labels: Labels) -> Axis {
         let mut ticks = Vec::new();
@@ -89,7 +89,7 @@ impl Axis {
         }
     }
 
-    /// A time axis over `[start_s, end_s]` (seconds since the epoch) with
+    /// Returns a time axis over `[start_s, end_s]` (seconds since the epoch) with
     /// ticks at round local times in `zone`.
     pub fn time(start_s: f64, end_s: f64, zone: Tz) -> Axis {
         const STEPS: [i64; 15] = [
@@ -125,7 +125,7 @@ impl Axis {
         }
     }
 
-    /// A category axis with one slot per name, ticked at slot centres.
+    /// Returns a category axis with one slot per name, ticked at slot centres.
     pub fn categories(names: Vec<String>) -> Axis {
         let count = names.len().max(1) as f64;
         Axis {
@@ -316,6 +316,7 @@ where
     let mut chart = ChartBuilder::on(root)
         .caption(&plot.title, (family, 20).into_font())
         .margin(12)
+        .margin_right(36)
         .x_label_area_size(52)
         .y_label_area_size(plot.y_label_width)
         .build_cartesian_2d(plot.x.clone(), plot.y.clone())

@@ -10,10 +10,10 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 use crate::report::load::{AttemptRow, MessageRow, VerdictRow};
 
-/// A step function over time: each point holds its value until the next.
+/// A step function over time: each point keeps its value until the next.
 pub type Steps = Vec<(i64, u64)>;
 
-/// Whether the relay takes a recipient with this outcome.
+/// Returns whether the relay takes a recipient with this outcome.
 pub fn is_taken(outcome: &str) -> bool {
     matches!(outcome, "accepted" | "rewritten")
 }

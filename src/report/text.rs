@@ -18,7 +18,7 @@ pub enum Lang {
 }
 
 impl Lang {
-    /// The BCP 47 tag for the `lang` attribute.
+    /// Returns the BCP 47 tag for the `lang` attribute.
     pub fn tag(self) -> &'static str {
         match self {
             Lang::En => "en",
@@ -122,9 +122,7 @@ pub struct Words {
     pub zone: &'static str,
     pub inputs: &'static str,
     pub year_not_given: &'static str,
-    pub log_scale: &'static str,
-    pub relay_limit: &'static str,
-    pub time_axis: &'static str,
+    pub mode: &'static str,
     pub footer: &'static str,
 }
 
@@ -215,10 +213,8 @@ pub static EN: Words = Words {
     zone: "Time zone of stamps without an offset",
     inputs: "Inputs",
     year_not_given: "not given",
-    log_scale: "log scale",
-    relay_limit: "relay limit",
-    time_axis: "time",
-    footer: "Written by relayaudit from the Parquet tables and JSON files in this folder. The same folder always gives the same report.",
+    mode: "Replay mode",
+    footer: "Written by relayaudit from the Parquet tables and JSON files in this folder. The same folder gives the same report, byte for byte, on a machine with the same fonts.",
 };
 
 pub static JA: Words = Words {
@@ -308,10 +304,8 @@ pub static JA: Words = Words {
     zone: "オフセットのないタイムスタンプのタイムゾーン",
     inputs: "入力ファイル",
     year_not_given: "指定なし",
-    log_scale: "対数目盛",
-    relay_limit: "リレーの上限",
-    time_axis: "時刻",
-    footer: "このフォルダーの Parquet テーブルと JSON ファイルから relayaudit が作成しました。同じフォルダーからは常に同じレポートが作成されます。",
+    mode: "再生モード",
+    footer: "このフォルダーの Parquet テーブルと JSON ファイルから relayaudit が作成しました。同じフォントがインストールされたマシンでは、同じフォルダーから 1 バイトも違わない同じレポートが作成されます。",
 };
 
 /// Formats `value` with a comma between groups of three digits.
@@ -382,14 +376,14 @@ pub fn outcome(lang: Lang, outcome: &str) -> String {
     name.to_string()
 }
 
-/// What a rule checks and what to change, for the rules this version knows.
+/// Meaning of a rule and the change that avoids it.
 pub struct RuleText {
     pub meaning: &'static str,
     pub fix: &'static str,
 }
 
-/// Returns the description of `rule`, or `None` for a rule id this version
-/// of the report has no words for; the report then shows the id alone.
+/// Returns the description of `rule`, or `None` for a rule id without
+/// words in this version. The report then shows the id alone.
 pub fn rule(lang: Lang, rule: &str) -> Option<RuleText> {
     let (meaning, fix) = match lang {
         Lang::En => rule_en(rule)?,
@@ -575,7 +569,7 @@ pub fn peak_name(lang: Lang, key: &str, day: &str, short: &str) -> String {
     known
 }
 
-/// One reason for the verdict: `{n} recipients rejected by {rule}`.
+/// Formats one reason for the verdict: `{n} recipients rejected by {rule}`.
 pub fn reason(lang: Lang, rule: &str, outcome_name: &str, recipients: u64) -> String {
     let rule = if rule.is_empty() { "-" } else { rule };
     let word = outcome(lang, outcome_name);
@@ -586,7 +580,7 @@ pub fn reason(lang: Lang, rule: &str, outcome_name: &str, recipients: u64) -> St
     }
 }
 
-/// A reason for "ready after changes" when some rules were not judged.
+/// Formats the reason for "ready after changes" when rules were not judged.
 pub fn not_judged_reason(lang: Lang, rules: usize) -> String {
     match lang {
         Lang::En if rules == 1 => "1 rule could not be judged with this policy".to_string(),
@@ -595,13 +589,22 @@ pub fn not_judged_reason(lang: Lang, rules: usize) -> String {
     }
 }
 
+/// Formats an English count with its noun: `1 recipient`, `4 recipients`.
+fn count_en(count: u64, noun: &str) -> String {
+    if count == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{} {noun}s", thousands(count))
+    }
+}
+
 /// Sentence on recipients outside the organisation's domains.
 pub fn external_sentence(lang: Lang, recipients: u64, messages: u64, storage_on: Option<bool>) -> String {
     let mut text = match lang {
         Lang::En => format!(
-            "The relay would take {} recipients outside your domains, in {} messages. No mailbox of your organisation receives these.",
-            thousands(recipients),
-            thousands(messages)
+            "The relay would take {} outside your domains, in {}. No mailbox of your organisation receives these.",
+            count_en(recipients, "recipient"),
+            count_en(messages, "message")
         ),
         Lang::Ja => format!(
             "リレーは組織外ドメインの受信者 {} 件 (メッセージ {} 通) を受け付けます。これらは組織内のメールボックスには届きません。",
@@ -627,9 +630,9 @@ pub fn external_sentence(lang: Lang, recipients: u64, messages: u64, storage_on:
 pub fn internal_sentence(lang: Lang, recipients: u64, messages: u64) -> String {
     match lang {
         Lang::En => format!(
-            "The relay would take {} recipients in your domains, in {} messages. Vault archives these through the recipients' mailboxes; the sender's copy is kept only with comprehensive mail storage on.",
-            thousands(recipients),
-            thousands(messages)
+            "The relay would take {} in your domains, in {}. Vault archives these through the recipients' mailboxes, but it keeps the sender's copy only with comprehensive mail storage on.",
+            count_en(recipients, "recipient"),
+            count_en(messages, "message")
         ),
         Lang::Ja => format!(
             "リレーは組織内ドメインの受信者 {} 件 (メッセージ {} 通) を受け付けます。受信者のメールボックス経由で Vault にアーカイブされますが、送信者側のコピーは包括的なメール ストレージが有効な場合にのみ保存されます。",
@@ -641,11 +644,17 @@ pub fn internal_sentence(lang: Lang, recipients: u64, messages: u64) -> String {
 
 /// Sentence on null-sender mail.
 pub fn null_sender_sentence(lang: Lang, messages: u64, recipients: u64, refused: u64) -> String {
+    if messages == 0 {
+        return match lang {
+            Lang::En => "No replayed message has the null envelope sender <>.".to_string(),
+            Lang::Ja => "再生したメッセージに空のエンベロープ送信者 <> のものはありません。".to_string(),
+        };
+    }
     match lang {
         Lang::En => format!(
-            "{} messages with the null envelope sender <> (bounces and notifications) to {} recipients; the relay would refuse {} of these recipients. Null-sender mail has no sender mailbox, so with comprehensive mail storage off Vault keeps no sender copy of it.",
-            thousands(messages),
-            thousands(recipients),
+            "{} with the null envelope sender <> (bounces and notifications) went to {}, and the relay would refuse {} of them. Null-sender mail has no sender mailbox, so with comprehensive mail storage off Vault keeps no sender copy of it.",
+            count_en(messages, "message"),
+            count_en(recipients, "recipient"),
             thousands(refused)
         ),
         Lang::Ja => format!(
@@ -661,8 +670,8 @@ pub fn null_sender_sentence(lang: Lang, messages: u64, recipients: u64, refused:
 pub fn assumed_code_sentence(lang: Lang, rule: &str, reply: &str, recipients: u64) -> String {
     match lang {
         Lang::En => format!(
-            "{rule} replies {reply} to {} recipients. Google documents the condition but not this reply, so the closest documented Gmail code is used.",
-            thousands(recipients)
+            "{rule} replies {reply} to {}. Google documents the condition but not this reply, so the closest documented Gmail code is used.",
+            count_en(recipients, "recipient")
         ),
         Lang::Ja => format!(
             "{rule} は受信者 {} 件に {reply} を返します。Google は条件を公開していますが応答コードは公開していないため、最も近い Gmail の公開済みコードを使っています。",
