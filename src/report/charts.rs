@@ -282,7 +282,7 @@ fn window_plot(
             .collect(),
         x,
         y,
-        y_label_width: 80,
+        y_label_width: 96,
     })
 }
 
@@ -313,7 +313,7 @@ fn rules_plot(words: &ChartWords, facts: &Facts, lang: Lang) -> Option<Plot> {
     let x = if highest >= lowest.max(1) * 100 {
         Axis::log(0.8, highest as f64 * 3.0, 10.0, Labels::Count)
     } else {
-        Axis::linear_count(highest as f64 * 1.2)
+        Axis::linear_count(highest as f64 * 1.3)
     };
     let longest = names.iter().map(|name| name.chars().count()).max().unwrap_or(10) as u32;
 
@@ -346,7 +346,7 @@ fn rules_plot(words: &ChartWords, facts: &Facts, lang: Lang) -> Option<Plot> {
         limits: Vec::new(),
         x,
         y: Axis::categories(names),
-        y_label_width: (longest * 7 + 20).clamp(120, 420),
+        y_label_width: (longest * 9 + 24).clamp(120, 460),
     })
 }
 
@@ -396,7 +396,7 @@ fn transactions_plot(words: &ChartWords, facts: &Facts, histogram: &BTreeMap<u64
         }],
         x,
         y,
-        y_label_width: 80,
+        y_label_width: 96,
     })
 }
 
@@ -452,7 +452,7 @@ fn sizes_plot(words: &ChartWords, facts: &Facts, sizes: &[u64]) -> Option<Plot> 
         }],
         x,
         y,
-        y_label_width: 80,
+        y_label_width: 96,
     })
 }
 
@@ -493,6 +493,6 @@ fn connections_plot(words: &ChartWords, facts: &Facts, per_minute: &BTreeMap<i64
         limits: Vec::new(),
         x: Axis::time(start_s, end_s, facts.zone),
         y,
-        y_label_width: 80,
+        y_label_width: 96,
     })
 }

@@ -6,11 +6,17 @@
 //! JP (`fonts-noto-cjk`) for Japanese, whose glyphs also cover Latin text.
 //! SVG charts name the family followed by `sans-serif`, so a browser without
 //! the font draws them with its own sans-serif font.
+//!
+//! plotters lays text out with ab_glyph, which scales a font so that ascent
+//! minus descent equals the font size, while a browser scales the em square
+//! to the font size. The SVG font sizes are corrected by that ratio, so text
+//! in a browser is as wide as the boxes plotters drew around it.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Mutex;
 
+use ab_glyph::{Font, FontRef};
 use anyhow::{bail, Context, Result};
 use plotters::style::{register_font, FontStyle};
 
@@ -45,13 +51,17 @@ const CANDIDATES: [(&str, &str, &str, bool); 4] = [
     ),
 ];
 
-/// Families registered with plotters so far in this process.
-static REGISTERED: Mutex<BTreeSet<&'static str>> = Mutex::new(BTreeSet::new());
+/// Families registered with plotters so far in this process, with their
+/// SVG font size factors.
+static REGISTERED: Mutex<BTreeMap<&'static str, f64>> = Mutex::new(BTreeMap::new());
 
 /// A registered font family for chart text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ChartFont {
     family: &'static str,
+    /// Factor from the font size plotters writes into SVG to the size at
+    /// which a browser draws text as wide as plotters measured it.
+    svg_size_factor: f64,
 }
 
 impl ChartFont {
@@ -68,8 +78,11 @@ impl ChartFont {
         }
         for (path, family, _, _) in &candidates {
             if Path::new(path).is_file() {
-                register(family, path)?;
-                return Ok(ChartFont { family });
+                let svg_size_factor = register(family, path)?;
+                return Ok(ChartFont {
+                    family,
+                    svg_size_factor,
+                });
             }
         }
         let packages: Vec<&str> = candidates.iter().map(|(_, _, package, _)| *package).collect();
@@ -86,27 +99,89 @@ impl ChartFont {
     }
 
     /// Returns `svg` with the font family followed by the generic
-    /// `sans-serif`, for viewers that lack the font.
-    pub fn generic_svg_family(&self, svg: &str) -> String {
-        svg.replace(
+    /// `sans-serif`, for viewers that lack the font, and with font sizes
+    /// corrected to plotters' text measurements.
+    pub fn finish_svg(&self, svg: &str) -> String {
+        let svg = svg.replace(
             &format!("font-family=\"{}\"", self.family),
             &format!("font-family=\"{}, sans-serif\"", self.family),
-        )
+        );
+        const ATTRIBUTE: &str = "font-size=\"";
+        let mut out = String::with_capacity(svg.len());
+        let mut rest = svg.as_str();
+        while let Some(start) = rest.find(ATTRIBUTE) {
+            let value_start = start + ATTRIBUTE.len();
+            let Some(value_len) = rest[value_start..].find('"') else {
+                break;
+            };
+            out.push_str(&rest[..value_start]);
+            let value = &rest[value_start..value_start + value_len];
+            match value.parse::<f64>() {
+                Ok(size) => out.push_str(&format!("{:.2}", size * self.svg_size_factor)),
+                Err(_) => out.push_str(value),
+            }
+            rest = &rest[value_start + value_len..];
+        }
+        out.push_str(rest);
+        out
     }
 }
 
-fn register(family: &'static str, path: &str) -> Result<()> {
+/// Registers `family` from the font file at `path` once per process and
+/// returns its SVG font size factor.
+fn register(family: &'static str, path: &str) -> Result<f64> {
     let mut registered = REGISTERED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    if registered.contains(family) {
-        return Ok(());
+    if let Some(factor) = registered.get(family) {
+        return Ok(*factor);
     }
     let bytes = std::fs::read(path).with_context(|| format!("failed to read font file {path}"))?;
     // plotters keeps fonts for the life of the process and takes them as
     // `&'static`. Each family is read once, so this leaks one file per family.
     let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
+    let Ok(font) = FontRef::try_from_slice(bytes) else {
+        bail!("font file {path} is not a TrueType or OpenType font");
+    };
     if register_font(family, FontStyle::Normal, bytes).is_err() {
         bail!("font file {path} is not a TrueType or OpenType font");
     }
-    registered.insert(family);
-    Ok(())
+    let factor = svg_size_factor(&font);
+    registered.insert(family, factor);
+    Ok(factor)
+}
+
+/// Returns the factor for SVG font sizes. plotters writes `size / 1.24`
+/// into SVG but measures and draws glyphs with ab_glyph at `size` pixels of
+/// ascent minus descent; a browser draws `font-size` pixels per em.
+fn svg_size_factor(font: &FontRef<'_>) -> f64 {
+    let height = f64::from(font.ascent_unscaled() - font.descent_unscaled());
+    let units_per_em = f64::from(font.units_per_em().unwrap_or(1000.0));
+    if height <= 0.0 {
+        return 1.0;
+    }
+    1.24 * units_per_em / height
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn svg_sizes_scaled_and_family_generic() {
+        let font = ChartFont {
+            family: "DejaVu Sans",
+            svg_size_factor: 0.5,
+        };
+        let svg = r#"<text font-family="DejaVu Sans" font-size="20">x</text><text font-size="bad">y</text>"#;
+        assert_eq!(
+            font.finish_svg(svg),
+            r#"<text font-family="DejaVu Sans, sans-serif" font-size="10.00">x</text><text font-size="bad">y</text>"#
+        );
+    }
+
+    #[test]
+    fn english_font_found() {
+        // .ci/run installs fonts-dejavu-core.
+        let font = ChartFont::load(Lang::En).expect("a Latin font is installed");
+        assert!(font.svg_size_factor > 0.5 && font.svg_size_factor < 2.0);
+    }
 }

@@ -892,13 +892,16 @@ fn provenance_section(out: &mut String, evidence: &Evidence, facts: &Facts, lang
                 .get("first_year")
                 .and_then(Value::as_i64)
                 .map_or_else(|| words.year_not_given.to_string(), |year| year.to_string());
-            let source = set.get("year_source").and_then(Value::as_str).unwrap_or_default();
+            let source = text::year_source(
+                lang,
+                set.get("year_source").and_then(Value::as_str).unwrap_or_default(),
+            );
             let base = set.get("base").and_then(Value::as_str).unwrap_or_default();
             years.push(format!(
                 "{} ({}: {})",
                 escape(&year),
                 escape(base),
-                escape(source)
+                escape(&source)
             ));
         }
     }

@@ -303,6 +303,12 @@ fn rgb(color: Rgb) -> RGBColor {
     RGBColor(color.0, color.1, color.2)
 }
 
+/// Returns a legend label with two trailing spaces, which widen the legend
+/// box that plotters measures but are not drawn in SVG, as right padding.
+fn legend_label(label: &str) -> String {
+    format!("{label}  ")
+}
+
 /// Draws `plot` on `root`.
 fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, plot: &Plot, font: &ChartFont) -> Result<()>
 where
@@ -314,10 +320,10 @@ where
     };
     root.fill(&WHITE).map_err(fail)?;
     let mut chart = ChartBuilder::on(root)
-        .caption(&plot.title, (family, 20).into_font())
+        .caption(&plot.title, (family, 26).into_font())
         .margin(12)
         .margin_right(36)
-        .x_label_area_size(52)
+        .x_label_area_size(64)
         .y_label_area_size(plot.y_label_width)
         .build_cartesian_2d(plot.x.clone(), plot.y.clone())
         .map_err(fail)?;
@@ -325,8 +331,8 @@ where
         .configure_mesh()
         .x_desc(plot.x_desc.as_str())
         .y_desc(plot.y_desc.as_str())
-        .label_style((family, 13).into_font())
-        .axis_desc_style((family, 14).into_font())
+        .label_style((family, 16).into_font())
+        .axis_desc_style((family, 18).into_font())
         .light_line_style(WHITE)
         .bold_line_style(BLACK.mix(0.12))
         .draw()
@@ -343,7 +349,7 @@ where
         if let Some(note) = &bar.note {
             let at = (plot.x.clamp(bar.x.1), (bar.y.0 + bar.y.1) / 2.0);
             let style =
-                TextStyle::from((family, 12).into_font()).pos(plotters::style::text_anchor::Pos::new(
+                TextStyle::from((family, 16).into_font()).pos(plotters::style::text_anchor::Pos::new(
                     plotters::style::text_anchor::HPos::Left,
                     plotters::style::text_anchor::VPos::Center,
                 ));
@@ -357,7 +363,7 @@ where
         chart
             .draw_series(std::iter::empty::<Rectangle<(f64, f64)>>())
             .map_err(fail)?
-            .label(label.as_str())
+            .label(legend_label(label))
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], color.filled()));
     }
     for line in &plot.lines {
@@ -373,7 +379,7 @@ where
         if !line.label.is_empty() {
             let width = line.width;
             series
-                .label(line.label.as_str())
+                .label(legend_label(&line.label))
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(width)));
         }
     }
@@ -387,15 +393,23 @@ where
         chart
             .draw_series(LineSeries::new(points, color.stroke_width(2)))
             .map_err(fail)?
-            .label(limit.label.as_str())
+            .label(legend_label(&limit.label))
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2)));
     }
+    // Horizontal bars grow to the right from the top row, so their legend
+    // goes to the lower right, where the shortest bars usually are.
+    let horizontal_bars = plot.bars.iter().any(|bar| bar.note.is_some());
+    let legend_position = if horizontal_bars {
+        SeriesLabelPosition::LowerRight
+    } else {
+        SeriesLabelPosition::UpperRight
+    };
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
+        .position(legend_position)
         .background_style(WHITE.mix(0.9))
         .border_style(BLACK.mix(0.3))
-        .label_font((family, 13).into_font())
+        .label_font((family, 16).into_font())
         .draw()
         .map_err(fail)?;
     root.present().map_err(fail)?;
@@ -409,7 +423,7 @@ pub fn to_svg(plot: &Plot, font: &ChartFont) -> Result<String> {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
         draw(&root, plot, font)?;
     }
-    Ok(font.generic_svg_family(&svg))
+    Ok(font.finish_svg(&svg))
 }
 
 /// Renders `plot` as a PNG image (8-bit RGB).

@@ -589,6 +589,21 @@ pub fn not_judged_reason(lang: Lang, rules: usize) -> String {
     }
 }
 
+/// Names where the year of classic syslog stamps came from, as
+/// `manifest.json` records it in `sets[].year_source`.
+pub fn year_source(lang: Lang, source: &str) -> String {
+    let name = match (lang, source) {
+        (Lang::En, "option") => "from --year",
+        (Lang::En, "modification_time") => "from the newest file's modification time",
+        (Lang::En, "none") => "no year source",
+        (Lang::Ja, "option") => "--year で指定",
+        (Lang::Ja, "modification_time") => "最新ファイルの更新日時から推定",
+        (Lang::Ja, "none") => "年の情報なし",
+        (_, other) => other,
+    };
+    name.to_string()
+}
+
 /// Formats an English count with its noun: `1 recipient`, `4 recipients`.
 fn count_en(count: u64, noun: &str) -> String {
     if count == 1 {
