@@ -150,8 +150,8 @@ fn register(family: &'static str, path: &str) -> Result<f64> {
 }
 
 /// Returns the factor for SVG font sizes. plotters writes `size / 1.24`
-/// into SVG but measures and draws glyphs with ab_glyph at `size` pixels of
-/// ascent minus descent; a browser draws `font-size` pixels per em.
+/// into SVG, but it measures and draws glyphs with ab_glyph at `size` pixels
+/// of ascent minus descent. A browser draws `font-size` pixels per em.
 fn svg_size_factor(font: &FontRef<'_>) -> f64 {
     let height = f64::from(font.ascent_unscaled() - font.descent_unscaled());
     let units_per_em = f64::from(font.units_per_em().unwrap_or(1000.0));
@@ -182,6 +182,7 @@ mod tests {
     fn english_font_found() {
         // .ci/run installs fonts-dejavu-core.
         let font = ChartFont::load(Lang::En).expect("a Latin font is installed");
-        assert!(font.svg_size_factor > 0.5 && font.svg_size_factor < 2.0);
+        assert!(font.svg_size_factor > 0.5, "{}", font.svg_size_factor);
+        assert!(font.svg_size_factor < 2.0, "{}", font.svg_size_factor);
     }
 }
