@@ -425,3 +425,46 @@ fn browser_renders_english_report() {
 fn browser_renders_japanese_report() {
     browser_check("ja");
 }
+
+#[test]
+fn new_summary_fields_appear_without_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    assert!(replay_sample(&out, &sample_policy(), &[]).status.success());
+
+    // A later replay may write direct mode, per-client rows and rule ids
+    // this version has no words for; the report shows them as they are.
+    let mut summary = summary(&out);
+    summary["mode"] = Value::from("direct");
+    summary["clients"] = serde_json::json!([
+        { "client_ip": "10.0.0.40", "helo": "printer", "rules": ["dos.generic_helo"], "recipients": 1200 },
+    ]);
+    summary["outcomes_by_rule"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({ "rule": "dos.future_rule", "outcome": "warning", "recipients": 2 }));
+    std::fs::write(
+        out.join("summary.json"),
+        serde_json::to_vec_pretty(&summary).unwrap(),
+    )
+    .unwrap();
+
+    assert!(report(&out, "en").status.success());
+    let html = read_text(&out.join("report.html"));
+    assert!(
+        html.contains("<th>client_ip</th>"),
+        "client columns from the JSON keys"
+    );
+    assert!(html.contains("10.0.0.40"));
+    assert!(html.contains("1,200"));
+    assert!(!html.contains("data-clients=\"not-applicable\""));
+    assert!(
+        html.contains("2 recipients flagged by dos.future_rule"),
+        "reason for the new rule"
+    );
+    let chart = read_text(&out.join("chart-4-verdicts-by-rule.svg"));
+    assert!(
+        chart.contains("dos.future_rule (warning)"),
+        "bar for the new rule"
+    );
+}

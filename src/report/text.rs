@@ -572,11 +572,20 @@ pub fn peak_name(lang: Lang, key: &str, day: &str, short: &str) -> String {
 /// Formats one reason for the verdict: `{n} recipients rejected by {rule}`.
 pub fn reason(lang: Lang, rule: &str, outcome_name: &str, recipients: u64) -> String {
     let rule = if rule.is_empty() { "-" } else { rule };
-    let word = outcome(lang, outcome_name);
+    let done = match (lang, outcome_name) {
+        (Lang::En, "rewritten") => "sent with a rewritten sender".to_string(),
+        (Lang::En, "warning") => "flagged".to_string(),
+        (Lang::En, other) => outcome(lang, other),
+        (Lang::Ja, "rejected") => "拒否されます".to_string(),
+        (Lang::Ja, "throttled") => "一時拒否されます".to_string(),
+        (Lang::Ja, "rewritten") => "送信者を書き換えて送られます".to_string(),
+        (Lang::Ja, "warning") => "警告の対象になります".to_string(),
+        (Lang::Ja, other) => format!("{} になります", outcome(lang, other)),
+    };
     match lang {
-        Lang::En if recipients == 1 => format!("1 recipient {word} by {rule}"),
-        Lang::En => format!("{} recipients {word} by {rule}", thousands(recipients)),
-        Lang::Ja => format!("{rule} により受信者 {} 件が{word}", thousands(recipients)),
+        Lang::En if recipients == 1 => format!("1 recipient {done} by {rule}"),
+        Lang::En => format!("{} recipients {done} by {rule}", thousands(recipients)),
+        Lang::Ja => format!("{rule} により受信者 {} 件が{done}", thousands(recipients)),
     }
 }
 
