@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::report::Lang;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "relayaudit",
@@ -31,6 +33,9 @@ pub enum Command {
     Replay(ReplayArgs),
     /// Parse logs and write the tables, without the replay.
     Ingest(IngestArgs),
+    /// Rebuild the charts and report.html of an output folder that
+    /// `replay` wrote.
+    Report(ReportArgs),
     /// Write or validate a policy file.
     #[command(subcommand)]
     Policy(PolicyCommand),
@@ -105,6 +110,20 @@ pub struct ReplayArgs {
     /// (comma-separated).
     #[arg(long, value_enum, value_delimiter = ',', value_name = "OUTCOMES")]
     pub fail_on: Vec<FailOn>,
+
+    /// Language of report.html and the chart text.
+    #[arg(long, value_enum, default_value_t = Lang::En)]
+    pub lang: Lang,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Output folder written by `relayaudit replay`.
+    pub dir: PathBuf,
+
+    /// Language of report.html and the chart text.
+    #[arg(long, value_enum, default_value_t = Lang::En)]
+    pub lang: Lang,
 }
 
 #[derive(Debug, Args)]

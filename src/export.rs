@@ -107,6 +107,7 @@ pub fn verdicts_batch(rows: &[Verdict]) -> Result<RecordBatch> {
         .string("message_key", it().map(|r| r.message_key.as_str()))
         .string("recipient", it().map(|r| r.recipient.as_str()))
         .u32("transaction", it().map(|r| r.transaction))
+        .timestamp("at", it().map(|r| Some(r.at_us)))
         .string("outcome", it().map(|r| r.outcome.as_str()))
         .string("rule", it().map(|r| r.rule.as_str()))
         .u16("reply_code", it().map(|r| r.reply_code))

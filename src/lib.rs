@@ -7,6 +7,7 @@ pub mod input;
 pub mod policy;
 pub mod relay_view;
 pub mod replay;
+pub mod report;
 pub mod run;
 pub mod summary;
 pub mod text;

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use relayaudit::cli::{Cli, Command, PolicyCommand};
-use relayaudit::{policy, run};
+use relayaudit::{policy, report, run};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -37,6 +37,11 @@ fn execute(command: Command) -> anyhow::Result<bool> {
     match command {
         Command::Replay(args) => run::run_replay(&args),
         Command::Ingest(args) => run::run_ingest(&args.input).map(|()| false),
+        Command::Report(args) => {
+            let written = report::write(&args.dir, args.lang)?;
+            println!("wrote {}", written.html.display());
+            Ok(false)
+        }
         Command::Detect { files } => run::run_detect(&files).map(|()| false),
         Command::Policy(PolicyCommand::Init) => {
             print!("{}", policy::starter_text());

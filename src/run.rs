@@ -370,11 +370,22 @@ pub fn run_replay(args: &ReplayArgs) -> Result<bool> {
     out.write_json("summary.json", &summary)?;
     let manifest = summary::manifest(&ingested, &args.input, Some(&policy), "replay")?;
     out.write_json("manifest.json", &manifest)?;
+    let report = crate::report::write(out.path(), args.lang).with_context(|| {
+        format!(
+            "the tables and summary.json were written but the report was not; \
+             fix the cause, then run `relayaudit report {}`",
+            out.path().display()
+        )
+    })?;
     print!(
         "{}",
         summary::terminal_replay(&ingested, &policy, &view, &replayed)
     );
-    println!("wrote {}", out.path().display());
+    println!(
+        "wrote {} (report: {})",
+        out.path().display(),
+        report.html.display()
+    );
 
     let matched = args.fail_on.iter().any(|fail_on| {
         let outcome = match fail_on {

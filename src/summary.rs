@@ -112,6 +112,7 @@ pub fn replay_summary(
         "outcomes_by_rule": outcomes,
         "top_senders": top,
         "relay_setting": stats.relay_setting,
+        "policy": policy_facts(policy),
         "not_judged": stats.not_judged,
         "assumptions": assumptions,
         "peaks": {
@@ -122,6 +123,30 @@ pub fn replay_summary(
             "transaction_recipients": peak_json(&stats.peaks.transaction_recipients, Some(limits.recipients_per_transaction)),
             "message_bytes": peak_json(&stats.peaks.message_bytes, Some(limits.max_message_bytes)),
         },
+    })
+}
+
+/// Describes the policy's limits, window lengths and organisation for the
+/// report: chart lines, archival and the numbers Google does not document.
+fn policy_facts(policy: &Policy) -> Value {
+    let limits = &policy.limits;
+    let organisation = &policy.organisation;
+    json!({
+        "limits": {
+            "user_messages_per_day": limits.user_messages_per_day,
+            "user_recipients_per_day": limits.user_recipients_per_day,
+            "org_recipients_per_day": limits.org_recipients_per_day,
+            "org_recipients_per_10min": limits.org_recipients_per_10min,
+            "recipients_per_transaction": limits.recipients_per_transaction,
+            "max_message_bytes": limits.max_message_bytes,
+            "day_window_seconds": limits.day_window_seconds,
+            "short_window_seconds": limits.short_window_seconds,
+        },
+        "limits_set_by_policy": limits.explicit,
+        "account": organisation.account.as_str(),
+        "comprehensive_storage": organisation.comprehensive_storage,
+        "domains": organisation.domains,
+        "subdomains": organisation.subdomains,
     })
 }
 

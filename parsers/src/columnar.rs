@@ -78,6 +78,13 @@ impl BatchBuilder {
         self.push(name, Arc::new(array), false)
     }
 
+    /// Adds a UTC microsecond timestamp column without an offset column, for
+    /// times that no log line wrote (such as a replay's relay time).
+    pub fn timestamp(&mut self, name: &str, values: impl Iterator<Item = Option<i64>>) -> &mut Self {
+        let times = TimestampMicrosecondArray::from_iter(values).with_timezone("UTC");
+        self.push(name, Arc::new(times), true)
+    }
+
     /// Adds `name` (UTC microseconds) and `name_offset_s` (the logged offset).
     pub fn instant(
         &mut self,

@@ -188,6 +188,7 @@ impl<'p> Engine<'p> {
             counter_value: decision.counter_value,
             counter_limit: decision.counter_limit,
             provenance: message.provenance.clone(),
+            at_us: message.at_us,
         });
     }
 

@@ -96,6 +96,9 @@ pub struct Verdict {
     /// The limit the counter was compared with.
     pub counter_limit: Option<u64>,
     pub provenance: Provenance,
+    /// When the MTA would hand the message to the relay: the message's
+    /// `RelayMessage::at_us`, which orders the replay and times the windows.
+    pub at_us: i64,
 }
 
 /// Result of a replay: the verdict rows in processing order and their totals.
