@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use crate::policy::{
-    Account, AllowedSenders, Limits, Organisation, Policy, RelaySetting, Routing, Smarthost, SourceSettings,
-    Users,
+    Account, AllowedSenders, Dos, Limits, Organisation, Policy, RelaySetting, Routing, Smarthost,
+    SourceSettings, Users,
 };
 use crate::replay::model::{CodeSource, Outcome, Provenance, RelayMessage, ReplayOutput, Verdict};
 use crate::replay::replay;
@@ -72,6 +72,7 @@ fn policy(allowed: AllowedSenders) -> Policy {
             tls: true,
             auth_user: String::new(),
             port: 587,
+            evidence_hosts: vec!["smtp-relay.gmail.com".to_string()],
         },
         limits: limits(),
         routing: Routing {
@@ -79,6 +80,8 @@ fn policy(allowed: AllowedSenders) -> Policy {
             local_domains: Vec::new(),
         },
         sources: BTreeMap::new(),
+        nat: Vec::new(),
+        dos: Dos::defaults(),
     }
 }
 
