@@ -97,6 +97,7 @@ fn relay_message(
         recipients,
         auth_user: policy.smarthost.auth_user.clone(),
         helo: policy.smarthost.helo.clone(),
+        connection: 0,
         provenance: Provenance {
             source_file: message.provenance.source_file.clone(),
             first_line: message.provenance.first_line,
