@@ -14,8 +14,8 @@ use relayaudit_parsers::time::YearSource;
 use relayaudit_parsers::{ingest_set, IngestOptions, Source, Tables, TimeChoice};
 use sha2::{Digest, Sha256};
 
-use crate::cli::{FailOn, FormatArg, InputArgs, ReplayArgs};
-use crate::export::{verdicts_batch, OutputDir};
+use crate::cli::{FailOn, FormatArg, InputArgs, ModeArg, ReplayArgs};
+use crate::export::{sessions_with_verdicts, verdicts_batch, OutputDir};
 use crate::input::{self, RotatedSet};
 use crate::policy::{self, Policy};
 use crate::relay_view;
@@ -256,14 +256,23 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Writes the four ingest tables.
-fn write_tables(out: &OutputDir, tables: &Tables) -> Result<()> {
+/// Writes the four ingest tables; after a replay, `sessions` gains the
+/// connection verdicts.
+fn write_tables(
+    out: &OutputDir,
+    tables: &Tables,
+    connections: Option<&[replay::model::ConnectionVerdict]>,
+) -> Result<()> {
     out.write_parquet("messages.parquet", &columnar::messages_batch(&tables.messages)?)?;
     out.write_parquet(
         "deliveries.parquet",
         &columnar::deliveries_batch(&tables.deliveries)?,
     )?;
-    out.write_parquet("sessions.parquet", &columnar::sessions_batch(&tables.sessions)?)?;
+    let mut sessions = columnar::sessions_batch(&tables.sessions)?;
+    if let Some(connections) = connections {
+        sessions = sessions_with_verdicts(sessions, &tables.sessions, connections)?;
+    }
+    out.write_parquet("sessions.parquet", &sessions)?;
     out.write_parquet("rejects.parquet", &columnar::rejects_batch(&tables.rejects)?)?;
     Ok(())
 }
@@ -272,7 +281,7 @@ fn write_tables(out: &OutputDir, tables: &Tables) -> Result<()> {
 pub fn run_ingest(args: &InputArgs) -> Result<()> {
     let out = OutputDir::create(&args.output, args.force)?;
     let ingested = ingest(args)?;
-    write_tables(&out, &ingested.tables)?;
+    write_tables(&out, &ingested.tables, None)?;
     let manifest = summary::manifest(&ingested, args, None, "ingest")?;
     out.write_json("manifest.json", &manifest)?;
     let lines = summary::line_summary(&ingested.tables.counts);
@@ -291,11 +300,20 @@ pub fn run_replay(args: &ReplayArgs) -> Result<bool> {
     };
     let out = OutputDir::create(&args.input.output, args.input.force)?;
     let ingested = ingest(&args.input)?;
-    let (messages, view) = relay_view::relay_messages(&ingested.tables, &policy);
-    log::info!("replaying {} message(s) through the relay rules", messages.len());
-    let replayed = replay::replay(messages, &policy);
+    let mode = match args.mode {
+        ModeArg::Smarthost => replay::model::Mode::Smarthost,
+        ModeArg::Direct => replay::model::Mode::Direct,
+    };
+    let relay_view::RelayView { input, report: view } = relay_view::build(&ingested.tables, &policy, mode);
+    log::info!(
+        "replaying {} message(s) over {} connection(s) in {} mode",
+        input.messages.len(),
+        input.connections.len(),
+        mode.as_str()
+    );
+    let replayed = replay::replay_input(input, &policy);
 
-    write_tables(&out, &ingested.tables)?;
+    write_tables(&out, &ingested.tables, Some(&replayed.connections))?;
     out.write_parquet("verdicts.parquet", &verdicts_batch(&replayed.verdicts)?)?;
     let summary = summary::replay_summary(&ingested, &policy, &view, &replayed);
     out.write_json("summary.json", &summary)?;

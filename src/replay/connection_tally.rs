@@ -94,7 +94,7 @@ impl ConnectionTally {
             let judgement = &judgements[index];
             let tally = &self.per_connection[index];
             let warnings = connection_warnings(connection, judgement, tally, reuse);
-            let verdict = connection_verdict(judgement, tally, warnings, policy);
+            let verdict = connection_verdict(connection, judgement, tally, warnings, policy);
 
             if let Some(refusal) = &judgement.refusal {
                 add_count(
@@ -191,6 +191,7 @@ fn connection_warnings(
 }
 
 fn connection_verdict(
+    connection: &RelayConnection,
     judgement: &Judgement,
     tally: &PerConnection,
     warnings: Vec<&'static str>,
@@ -202,6 +203,8 @@ fn connection_verdict(
         None => (ACCEPTED, match_detail(judgement, policy)),
     };
     ConnectionVerdict {
+        key: connection.key.clone(),
+        client_ip: connection.client_ip,
         outcome: rule.outcome,
         rule: rule.id,
         reply_code: rule.reply_code,

@@ -16,7 +16,7 @@ mod reuse;
 mod sender;
 mod setting;
 mod stats;
-mod text;
+pub(crate) mod text;
 mod window;
 
 #[cfg(test)]

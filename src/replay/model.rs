@@ -234,6 +234,10 @@ pub struct ReplayOutput {
 /// The connection rules' verdict on one connection.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConnectionVerdict {
+    /// [`RelayConnection::key`]: `smarthost` or the inbound session key.
+    pub key: String,
+    /// The connecting address as the relay sees it; `None` when unknown.
+    pub client_ip: Option<IpAddr>,
     /// `accepted`, `rejected` or `throttled`.
     pub outcome: Outcome,
     /// Rule id that refused the connection; empty when accepted.
