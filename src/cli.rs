@@ -101,10 +101,10 @@ pub struct ReplayArgs {
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
 
-    /// How the relay connection is seen: `smarthost`, where the on-premises
-    /// MTA relays all mail as the policy's [smarthost] describes, or
-    /// `direct`, where each client in the logs connects to the relay itself
-    /// with the address, TLS, AUTH and HELO of its inbound session.
+    /// Source of the relay connections. `smarthost`: the on-premises MTA
+    /// relays all mail as the policy's [smarthost] describes. `direct`: each
+    /// client in the logs connects to the relay itself, with the address,
+    /// TLS, AUTH and HELO of its inbound session.
     #[arg(long, value_enum, default_value_t = ModeArg::Smarthost)]
     pub mode: ModeArg,
 

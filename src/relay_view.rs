@@ -36,7 +36,7 @@ pub struct RelayView {
     pub report: ViewReport,
 }
 
-/// What the view learned that the summary reports.
+/// Facts the view learned for the summary.
 #[derive(Debug, Clone)]
 pub struct ViewReport {
     pub mode: Mode,
@@ -86,7 +86,7 @@ fn smarthost_view(
     }
 }
 
-/// One connection use per outbound transaction of the replayed messages:
+/// Returns one connection use per outbound transaction of the replayed messages:
 /// the deliveries of one message attempted at the same time to the same
 /// peer. A transaction opens a new connection unless Postfix logged
 /// `conn_use=` 2 or more. Attempts that reached no peer (`relay=none`) are
@@ -122,7 +122,8 @@ fn smarthost_samples(selected: &[Selected<'_>]) -> Vec<ConnectionSample> {
 /// Counts of messages that were not replayed, and why.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct ViewCounts {
-    /// Messages with at least one relay-bound recipient.
+    /// Messages replayed: at least one relay-bound recipient, a known
+    /// envelope sender and, in direct mode, an inbound session.
     pub replayed: u64,
     /// Messages whose deliveries all stayed on the host.
     pub local_only: u64,

@@ -317,7 +317,8 @@ pub fn run_replay(args: &ReplayArgs) -> Result<bool> {
     out.write_parquet("verdicts.parquet", &verdicts_batch(&replayed.verdicts)?)?;
     let summary = summary::replay_summary(&ingested, &policy, &view, &replayed);
     out.write_json("summary.json", &summary)?;
-    let manifest = summary::manifest(&ingested, &args.input, Some(&policy), "replay")?;
+    let mut manifest = summary::manifest(&ingested, &args.input, Some(&policy), "replay")?;
+    manifest["options"]["mode"] = serde_json::json!(mode.as_str());
     out.write_json("manifest.json", &manifest)?;
     print!(
         "{}",

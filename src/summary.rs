@@ -199,8 +199,8 @@ pub fn terminal_lines(counts: &LineCounts) -> String {
     out
 }
 
-/// The terminal summary of a replay. The connection rules come first,
-/// because one wrong IP range rejects every message.
+/// Formats the terminal summary of a replay. The connection rules come
+/// first, because one wrong IP range rejects every message.
 pub fn terminal_replay(
     ingested: &Ingested,
     policy: &Policy,

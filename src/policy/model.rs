@@ -25,7 +25,7 @@ pub struct Policy {
     /// Per source format (`postfix`, `sendmail`, ...) transaction split.
     pub sources: BTreeMap<String, SourceSettings>,
     /// Address translation from clients' private addresses to the public
-    /// address the relay sees, in the order of the file.
+    /// address from which they reach the relay, in the order of the file.
     pub nat: Vec<NatEntry>,
     pub dos: Dos,
 }
@@ -103,7 +103,7 @@ pub struct NatEntry {
     pub public: IpAddr,
 }
 
-/// What the replay does with a connection whose HELO name is generic.
+/// Action of the replay on a connection whose HELO name is generic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HeloAction {
     /// Report a `dos.generic_helo` warning; the verdicts are unchanged.
@@ -189,7 +189,7 @@ impl Users {
 }
 
 impl Dos {
-    /// relayaudit's defaults: generic HELO is a warning, and a minute with
+    /// Returns relayaudit's defaults: generic HELO is a warning, and a minute with
     /// more than 60 new connections from one address at fewer than 1.5
     /// messages per connection counts as no connection reuse.
     pub fn defaults() -> Dos {
@@ -204,7 +204,7 @@ impl Dos {
 }
 
 impl HeloAction {
-    /// The action as the policy file spells it.
+    /// Returns the action as the policy file spells it.
     pub fn as_str(self) -> &'static str {
         match self {
             HeloAction::Warning => "warning",
@@ -214,8 +214,8 @@ impl HeloAction {
 }
 
 impl Policy {
-    /// Returns the public address the relay sees for a client at `address`,
-    /// and the `[[nat]]` entry that translated it. The entry with the
+    /// Returns the public address from which a client at `address` reaches
+    /// the relay, and the `[[nat]]` entry that translated it. The entry with the
     /// longest prefix that contains the address wins; ties go to the first
     /// in the file. An address no entry contains is returned unchanged,
     /// with `None`.

@@ -76,6 +76,7 @@ fn builtin_default_values() {
     assert!(!policy.routing.route_internal);
     assert!(policy.routing.local_domains.is_empty());
     assert!(policy.sources.is_empty());
+
     assert_eq!(policy.smarthost.evidence_hosts, ["smtp-relay.gmail.com"]);
     assert!(policy.nat.is_empty());
     assert_eq!(policy.dos, Dos::defaults());

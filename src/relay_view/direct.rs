@@ -30,7 +30,7 @@ use crate::policy::Policy;
 use crate::replay::model::{ConnectionSample, Finding, Mode, Provenance, RelayConnection, ReplayInput};
 use crate::replay::text::count_noun;
 
-/// Longest chain of content filter hops followed back to the original.
+/// Maximum number of content filter hops followed back to the original.
 const MAX_REINJECTION_HOPS: usize = 8;
 /// Most private addresses named in the finding about missing NAT entries.
 const LISTED_ADDRESSES: usize = 5;
@@ -164,7 +164,7 @@ fn session_tls(session: &SessionRecord) -> Option<bool> {
     counter(session, "commands").map(|_| false)
 }
 
-/// The (accepted, attempted) value of a `disconnect from` counter.
+/// Returns the (accepted, attempted) value of a `disconnect from` counter.
 fn counter(session: &SessionRecord, name: &str) -> Option<(u32, u32)> {
     let index = COUNTER_NAMES.iter().position(|known| *known == name)?;
     session.counters[index]
@@ -206,8 +206,9 @@ fn content_filter_sessions(tables: &Tables) -> HashSet<&str> {
 }
 
 /// Returns a finding when clients with relay-bound messages connect from
-/// private addresses that no `[[nat]]` entry translates: the relay never
-/// sees such an address, so their verdicts are likely wrong.
+/// private addresses that no `[[nat]]` entry translates. No connection
+/// reaches the relay from such an address, so their verdicts are likely
+/// wrong.
 fn untranslated_private_addresses(
     connections: &[RelayConnection],
     carried: &[u64],
@@ -239,17 +240,17 @@ fn untranslated_private_addresses(
     Some(Finding {
         code: "private_address_without_nat",
         detail: format!(
-            "{} with {} connect from private addresses that no [[nat]] entry translates ({}); the \
-             relay never sees such an address, so add [[nat]] entries for them",
+            "private client addresses that no [[nat]] entry translates: {} ({}, {}); the relay \
+             never sees such an address, so add [[nat]] entries for them",
+            listed.join(", "),
             count_noun(found.len() as u64, "client"),
-            count_noun(total, "relay-bound message"),
-            listed.join(", ")
+            count_noun(total, "relay-bound message")
         ),
         example: Some(example),
     })
 }
 
-/// Whether the relay can never see `address` as a client address: private
+/// Returns whether `address` can never reach the relay as a client: private
 /// (RFC 1918), shared (RFC 6598), loopback, link-local or unique local.
 fn is_private(address: IpAddr) -> bool {
     match address {

@@ -3,12 +3,13 @@
 //!
 //! The smart host is recognised by the names and addresses in
 //! `smarthost.evidence_hosts`, compared with the `relay=name[ip]:port` of
-//! each delivery attempt. Postfix gives four kinds of evidence: the port,
-//! the SMTP client's `TLS connection established to` line (carried on the
-//! delivery), `conn_use=` for reused connections, and the smart host's
-//! replies in the delivery status (`SASL authentication failed; server ...
-//! said: 535 ...`, `530 5.7.0 Must issue a STARTTLS command first`, `550
-//! 5.7.0 Mail relay denied`).
+//! each delivery attempt. Postfix gives four kinds of evidence. The first
+//! is the port, and the second the SMTP client's `TLS connection
+//! established to` line, which the delivery carries. The third is
+//! `conn_use=` for reused connections. The last is the smart host's replies
+//! in the delivery status: `SASL authentication failed; server ... said:
+//! 535 ...`, `530 5.7.0 Must issue a STARTTLS command first` and `550 5.7.0
+//! Mail relay denied`.
 //!
 //! The egress address and the HELO name the MTA sends are not in Postfix
 //! logs, so they are never checked.
@@ -117,7 +118,7 @@ impl SmarthostEvidence {
         self.examples.get(kind).cloned()
     }
 
-    /// The names searched for, for messages: `smtp-relay.gmail.com` or
+    /// Returns the names searched for, for messages: `smtp-relay.gmail.com` or
     /// `a, b`.
     pub fn hosts_text(&self) -> String {
         if self.hosts.is_empty() {
@@ -128,7 +129,7 @@ impl SmarthostEvidence {
     }
 }
 
-/// Whether a delivery went to one of `hosts`, by name or address.
+/// Returns whether a delivery went to one of `hosts`, by name or address.
 fn is_smarthost(delivery: &DeliveryRecord, hosts: &[String]) -> bool {
     let name_matches = hosts.iter().any(|host| {
         delivery

@@ -13,7 +13,7 @@ use crate::replay::rules::{ACCEPTED, ALL, GENERIC_HELO, NO_CONNECTION_REUSE};
 use crate::replay::setting::{MatchReason, SettingMatch};
 use crate::replay::text::count_noun;
 
-/// What one connection carried.
+/// Messages, recipients and warnings of one connection.
 #[derive(Debug, Default, Clone)]
 struct PerConnection {
     messages: u64,
@@ -24,7 +24,7 @@ struct PerConnection {
     warned: BTreeMap<&'static str, (u64, u64)>,
 }
 
-/// One message as the connection tally sees it.
+/// One message, with the facts the connection tally counts.
 pub(crate) struct MessageOnConnection<'a> {
     pub(crate) connection: usize,
     pub(crate) recipients: u64,
@@ -411,7 +411,16 @@ fn breaking_clients(
             client
         })
         .collect();
-    // The sort is stable and the clients come in address order.
-    breaking.sort_by_key(|client| std::cmp::Reverse(client.refused_messages));
+    // Addresses sort as addresses (192.0.2.9 before 192.0.2.10), and
+    // unparsable ones last.
+    breaking.sort_by_cached_key(|client| {
+        let address = client.observed_ip.parse::<std::net::IpAddr>().ok();
+        (
+            std::cmp::Reverse(client.refused_messages),
+            address.is_none(),
+            address,
+            client.observed_ip.clone(),
+        )
+    });
     (breaking, with_messages)
 }

@@ -1,11 +1,11 @@
-//! Generic HELO/EHLO names, which the relay may answer with 421 4.7.0
+//! Generic HELO/EHLO names, which the relay may throttle with 421 4.7.0
 //! (`dos.generic_helo`) because they do not identify the sending server.
 
 use std::net::IpAddr;
 
 use crate::policy::DEFAULT_EVIDENCE_HOST;
 
-/// Why a HELO name counts as generic.
+/// Form that makes a HELO name generic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum GenericHelo {
     Empty,
@@ -35,7 +35,7 @@ impl GenericHelo {
 }
 
 /// Returns why `name` is generic, or `None` for a name that identifies a
-/// host. Case and a trailing dot are ignored; `listed` holds lowercase
+/// host. Case and a trailing dot are ignored. `listed` contains lowercase
 /// names without a trailing dot.
 pub(crate) fn generic_helo(name: &str, listed: &[String]) -> Option<GenericHelo> {
     let trimmed = name.trim();
@@ -61,7 +61,7 @@ pub(crate) fn generic_helo(name: &str, listed: &[String]) -> Option<GenericHelo>
     None
 }
 
-/// Whether `name` (lowercase) is an address literal of RFC 5321 section
+/// Returns whether `name` (lowercase) is an address literal of RFC 5321 section
 /// 4.1.3 or a bare address, which clients send in place of one.
 fn is_ip_literal(name: &str) -> bool {
     let inner = match name.strip_prefix('[').and_then(|rest| rest.strip_suffix(']')) {

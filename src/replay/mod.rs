@@ -116,7 +116,7 @@ struct Engine<'p> {
     settings_used: Vec<usize>,
 }
 
-/// What every row of one message shares.
+/// Facts shared by every row of one message.
 struct RowContext<'a> {
     rewrite: Option<&'a Rewrite>,
     relay_setting: Option<&'a str>,

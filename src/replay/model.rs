@@ -41,7 +41,7 @@ pub struct RelayMessage {
     pub provenance: Provenance,
 }
 
-/// Where the replay takes the relay connection from.
+/// Source of the relay connections that the replay judges.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub enum Mode {
     /// The on-premises MTA relays all its mail over one connection that the
@@ -69,7 +69,8 @@ impl Mode {
 pub struct RelayConnection {
     /// `smarthost`, or the inbound session key in direct mode.
     pub key: String,
-    /// The address the relay sees, after `[[nat]]` translation.
+    /// The address from which the client reaches the relay, after
+    /// `[[nat]]` translation.
     pub client_ip: Option<IpAddr>,
     /// The address as the logs show it; empty in smarthost mode.
     pub observed_ip: String,
@@ -92,8 +93,8 @@ pub struct RelayConnection {
 }
 
 impl RelayConnection {
-    /// The one connection of smarthost mode, as the policy's `[smarthost]`
-    /// describes it. An empty `helo` is unknown.
+    /// Builds the one connection of smarthost mode, as the policy's
+    /// `[smarthost]` describes it. An empty `helo` is unknown.
     pub fn smarthost(policy: &crate::policy::Policy) -> RelayConnection {
         let smarthost = &policy.smarthost;
         let auth_user = (!smarthost.auth_user.is_empty()).then(|| smarthost.auth_user.clone());
@@ -121,7 +122,7 @@ pub const SMARTHOST_KEY: &str = "smarthost";
 /// the messages it carried (direct).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectionSample {
-    /// The sending address as the relay sees it, or `smarthost`.
+    /// The sending address as it reaches the relay, or `smarthost`.
     pub stream: String,
     pub at_us: i64,
     pub new_connection: bool,
@@ -213,7 +214,8 @@ pub struct Verdict {
     /// Relay setting whose allowed senders judged the row; `None` when no
     /// setting matched the connection or the policy lists none.
     pub relay_setting: Option<String>,
-    /// The connecting address as the relay sees it; `None` when unknown.
+    /// The connecting address as it reaches the relay; `None` when
+    /// unknown.
     pub client_ip: Option<IpAddr>,
     /// Warning rules (`dos.*`) that apply to the connection of an accepted
     /// connection, in rule table order. They do not change the outcome.
@@ -236,7 +238,8 @@ pub struct ReplayOutput {
 pub struct ConnectionVerdict {
     /// [`RelayConnection::key`]: `smarthost` or the inbound session key.
     pub key: String,
-    /// The connecting address as the relay sees it; `None` when unknown.
+    /// The connecting address as it reaches the relay; `None` when
+    /// unknown.
     pub client_ip: Option<IpAddr>,
     /// `accepted`, `rejected` or `throttled`.
     pub outcome: Outcome,

@@ -76,7 +76,7 @@ pub const GENERIC_HELO: Rule = rule(
 );
 
 /// Never decides a row: it is reported as a warning. The outcome and reply
-/// are what the relay answers when it acts on it.
+/// are those the relay gives when it acts on the rule.
 pub const NO_CONNECTION_REUSE: Rule = rule(
     "dos.no_connection_reuse",
     Outcome::Throttled,

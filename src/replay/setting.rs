@@ -1,4 +1,4 @@
-//! Which relay setting a connection matches.
+//! Matching of a connection against the relay settings.
 //!
 //! A setting lists what identifies a connection: its allowed IP ranges, if
 //! it lists any, and SMTP AUTH, if it requires it. A connection matches a
@@ -16,7 +16,7 @@ use crate::policy::RelaySetting;
 use crate::replay::model::RelayConnection;
 use crate::replay::rules::{Decision, IP_NOT_ALLOWED, SMTP_AUTH_REQUIRED};
 
-/// Why a connection matches its setting.
+/// Reason a connection matches its setting.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum MatchReason {
     /// The setting's allowed range contains the address, and the
@@ -50,13 +50,13 @@ pub(crate) enum SettingMatch {
     Refused(Decision),
 }
 
-/// What a connection offers to identify itself.
+/// Facts a connection offers to identify itself.
 struct Identity<'a> {
     ip: Option<IpAddr>,
     auth_user: Option<&'a str>,
 }
 
-/// How one setting judges the identity.
+/// Result of one setting judging an identity.
 enum Fit {
     Match(MatchReason),
     /// The address is known and in none of the setting's ranges.
@@ -91,9 +91,9 @@ fn fit(setting: &RelaySetting, identity: &Identity<'_>) -> Fit {
 
 /// Matches `connection` against `settings` in file order.
 ///
-/// A setting whose ranges cannot be checked because the address is unknown
-/// matches only when no setting matches on known facts; its IP rule is then
-/// not judged.
+/// A setting whose ranges cannot be checked, because the address is
+/// unknown, matches only when no setting matches on known facts. Its IP
+/// rule is then not judged.
 pub(crate) fn match_setting(connection: &RelayConnection, settings: &[RelaySetting]) -> SettingMatch {
     if settings.is_empty() {
         return SettingMatch::NoSettings;
@@ -144,8 +144,8 @@ pub(crate) fn match_setting(connection: &RelayConnection, settings: &[RelaySetti
 
 /// Chooses the rule that refuses a connection no setting matches. A setting
 /// whose ranges contain the address but that requires SMTP AUTH points at
-/// the missing AUTH; otherwise a setting with ranges points at the address;
-/// otherwise every setting requires SMTP AUTH.
+/// the missing AUTH. Failing that, a setting with ranges points at the
+/// address. Otherwise every setting requires SMTP AUTH.
 fn refusal(connection: &RelayConnection, settings: &[RelaySetting], fits: &[Fit]) -> Decision {
     let address = connection
         .client_ip

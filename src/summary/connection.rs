@@ -86,7 +86,7 @@ fn facts_source(evidence: Option<&SmarthostEvidence>) -> String {
     }
 }
 
-/// The `connection` object of `summary.json`.
+/// Builds the `connection` object of `summary.json`.
 pub(super) fn connection_json(policy: &Policy, report: &ViewReport, replayed: &ReplayOutput) -> Value {
     let stats = &replayed.stats.connections;
     let facts = match report.mode {
@@ -144,8 +144,8 @@ pub(super) fn connection_json(policy: &Policy, report: &ViewReport, replayed: &R
     })
 }
 
-/// The `warnings` array of `summary.json`: one entry per warning rule that
-/// applied, in rule table order.
+/// Builds the `warnings` array of `summary.json`: one entry per warning
+/// rule that applied, in rule table order.
 pub(super) fn warnings_json(replayed: &ReplayOutput) -> Value {
     let warnings: Vec<Value> = in_rule_order(replayed.stats.connections.warnings.iter())
         .into_iter()
@@ -154,8 +154,8 @@ pub(super) fn warnings_json(replayed: &ReplayOutput) -> Value {
     Value::Array(warnings)
 }
 
-/// The `clients` array of `summary.json`: direct mode's clients that would
-/// break, most refused messages first, at most `CLIENTS_LISTED`.
+/// Builds the `clients` array of `summary.json`: direct mode's clients that
+/// would break, most refused messages first, at most `CLIENTS_LISTED`.
 pub(super) fn clients_json(replayed: &ReplayOutput) -> Value {
     let clients: Vec<Value> = replayed
         .stats
@@ -181,7 +181,7 @@ pub(super) fn clients_json(replayed: &ReplayOutput) -> Value {
     Value::Array(clients)
 }
 
-/// The connection section at the top of the terminal summary.
+/// Formats the connection section at the top of the terminal summary.
 pub(super) fn terminal_connection(policy: &Policy, report: &ViewReport, replayed: &ReplayOutput) -> String {
     let stats = &replayed.stats.connections;
     let mut out = String::new();

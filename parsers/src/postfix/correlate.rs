@@ -352,9 +352,10 @@ impl Correlator {
     }
 
     /// Returns the protocol and cipher of the TLS handshake that this
-    /// process logged last, when the delivery of `queue_id` went over it:
-    /// same address and port, and either the first message after the
-    /// handshake or a reused connection (`conn_use=` 2 or more).
+    /// process logged last, if the delivery of `queue_id` went over it. It
+    /// did when the address and port match and the delivery is the first
+    /// message after the handshake or uses a reused connection (`conn_use=`
+    /// 2 or more).
     fn outbound_tls_for(
         &mut self,
         at: LineRef<'_>,

@@ -6,7 +6,8 @@ use crate::policy::HeloAction;
 use crate::replay::model::{ConnectionSample, Mode, RelayConnection, ReplayInput};
 use crate::replay::replay_input;
 
-/// A direct-mode connection from `ip` with TLS, no AUTH and a good HELO.
+/// Returns a direct-mode connection from `ip` with TLS, no AUTH and a
+/// specific HELO name.
 fn client(key: &str, ip: &str) -> RelayConnection {
     RelayConnection {
         key: key.to_string(),
@@ -81,7 +82,7 @@ fn refused_connection_skips_sender_and_limit_rules() {
 
     let output = replay_input(direct(connections, messages), &policy);
 
-    // The connection rule decides; the sender rule never sees the message.
+    // The connection rule decides, so the sender rule never reads the message.
     assert_all(&output, "refused", "auth.ip_not_allowed", Outcome::Rejected);
     // The refused message did not count against user1's daily limit.
     assert_eq!(only_row(&output, "first").outcome, Outcome::Accepted);
