@@ -27,18 +27,23 @@ struct MinuteTally {
 /// The flagged minutes of one replay.
 #[derive(Debug, Default)]
 pub(crate) struct ReuseCheck {
-    /// Every (stream, minute start) with at least one new connection.
-    minutes: BTreeMap<(String, i64), MinuteTally>,
+    /// Tallies by stream, then by minute start, of every minute with a
+    /// connection use. Nested so that a lookup by `&str` allocates nothing.
+    minutes: BTreeMap<String, BTreeMap<i64, MinuteTally>>,
     max_connections: u64,
     min_messages: f64,
 }
 
 impl ReuseCheck {
     pub(crate) fn new(samples: &[ConnectionSample], dos: &Dos) -> Self {
-        let mut minutes: BTreeMap<(String, i64), MinuteTally> = BTreeMap::new();
+        let mut minutes: BTreeMap<String, BTreeMap<i64, MinuteTally>> = BTreeMap::new();
         for sample in samples {
             let start = sample.at_us.div_euclid(MINUTE_US) * MINUTE_US;
-            let tally = minutes.entry((sample.stream.clone(), start)).or_default();
+            let stream = match minutes.get_mut(sample.stream.as_str()) {
+                Some(stream) => stream,
+                None => minutes.entry(sample.stream.clone()).or_default(),
+            };
+            let tally = stream.entry(start).or_default();
             if sample.new_connection {
                 tally.connections += 1;
             }
@@ -60,7 +65,7 @@ impl ReuseCheck {
     /// `stream`.
     pub(crate) fn warning(&self, stream: &str, at_us: i64) -> Option<String> {
         let start = at_us.div_euclid(MINUTE_US) * MINUTE_US;
-        let tally = self.minutes.get(&(stream.to_string(), start))?;
+        let tally = self.minutes.get(stream)?.get(&start)?;
         if !self.is_flagged(tally) {
             return None;
         }
@@ -84,22 +89,24 @@ impl ReuseCheck {
     /// Returns the minute with the most new connections from one address;
     /// ties go to the earlier minute, then to the stream that sorts first.
     pub(crate) fn busiest(&self) -> Option<BusyMinute> {
-        let mut best: Option<(&(String, i64), &MinuteTally)> = None;
-        for (key, tally) in &self.minutes {
-            let better = match best {
-                None => tally.connections > 0,
-                Some((best_key, best_tally)) => {
-                    tally.connections > best_tally.connections
-                        || (tally.connections == best_tally.connections && key.1 < best_key.1)
+        let mut best: Option<(&String, i64, &MinuteTally)> = None;
+        for (stream, minutes) in &self.minutes {
+            for (&start, tally) in minutes {
+                let better = match best {
+                    None => tally.connections > 0,
+                    Some((_, best_start, best_tally)) => {
+                        tally.connections > best_tally.connections
+                            || (tally.connections == best_tally.connections && start < best_start)
+                    }
+                };
+                if better {
+                    best = Some((stream, start, tally));
                 }
-            };
-            if better {
-                best = Some((key, tally));
             }
         }
-        best.map(|((stream, start), tally)| BusyMinute {
+        best.map(|(stream, start, tally)| BusyMinute {
             stream: stream.clone(),
-            minute_start_us: *start,
+            minute_start_us: start,
             connections: tally.connections,
             messages: tally.messages,
         })
