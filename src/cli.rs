@@ -106,6 +106,13 @@ pub struct ReplayArgs {
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
 
+    /// Source of the relay connections. `smarthost`: the on-premises MTA
+    /// relays all mail as the policy's [smarthost] describes. `direct`: each
+    /// client in the logs connects to the relay itself, with the address,
+    /// TLS, AUTH and HELO of its inbound session.
+    #[arg(long, value_enum, default_value_t = ModeArg::Smarthost)]
+    pub mode: ModeArg,
+
     /// Exit with status 1 when any recipient gets one of these outcomes
     /// (comma-separated).
     #[arg(long, value_enum, value_delimiter = ',', value_name = "OUTCOMES")]
@@ -138,6 +145,12 @@ pub enum FormatArg {
     Postfix,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ModeArg {
+    Smarthost,
+    Direct,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
 pub enum FailOn {
     Rejected,
@@ -164,6 +177,17 @@ mod tests {
         };
         assert_eq!(args.fail_on, vec![FailOn::Rejected, FailOn::Throttled]);
         assert_eq!(args.input.output, PathBuf::from("relayaudit-out"));
+        assert_eq!(args.mode, ModeArg::Smarthost);
+    }
+
+    #[test]
+    fn mode_direct() {
+        let cli = Cli::try_parse_from(["relayaudit", "replay", "x.log", "--mode", "direct"]).unwrap();
+        let Command::Replay(args) = cli.command else {
+            panic!("expected replay");
+        };
+        assert_eq!(args.mode, ModeArg::Direct);
+        assert!(Cli::try_parse_from(["relayaudit", "replay", "x.log", "--mode", "relay"]).is_err());
     }
 
     #[test]

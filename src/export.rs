@@ -15,7 +15,11 @@ use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 use relayaudit_parsers::columnar::BatchBuilder;
 
-use crate::replay::model::Verdict;
+use std::collections::HashMap;
+
+use relayaudit_parsers::SessionRecord;
+
+use crate::replay::model::{ConnectionVerdict, Verdict};
 
 /// The output folder, checked and created.
 pub struct OutputDir {
@@ -101,8 +105,12 @@ impl OutputDir {
     }
 }
 
+/// Builds `verdicts`. `warnings` lists the warning rule ids of the row's
+/// connection, comma-separated, and is empty when there are none.
 pub fn verdicts_batch(rows: &[Verdict]) -> Result<RecordBatch> {
     let it = || rows.iter();
+    let client_ips: Vec<Option<String>> = it().map(|r| r.client_ip.map(|ip| ip.to_string())).collect();
+    let warnings: Vec<String> = it().map(|r| r.warnings.join(",")).collect();
     let batch = BatchBuilder::new()
         .string("message_key", it().map(|r| r.message_key.as_str()))
         .string("recipient", it().map(|r| r.recipient.as_str()))
@@ -118,9 +126,73 @@ pub fn verdicts_batch(rows: &[Verdict]) -> Result<RecordBatch> {
         .string("rewritten_to", it().map(|r| r.rewritten_to.as_str()))
         .opt_u64("counter_value", it().map(|r| r.counter_value))
         .opt_u64("counter_limit", it().map(|r| r.counter_limit))
+        .opt_string("relay_setting", it().map(|r| r.relay_setting.as_deref()))
+        .opt_string("client_ip", client_ips.iter().map(Option::as_deref))
+        .string("warnings", warnings.iter().map(String::as_str))
         .string("source_file", it().map(|r| r.provenance.source_file.as_str()))
         .u64("first_line", it().map(|r| r.provenance.first_line))
         .u64("last_line", it().map(|r| r.provenance.last_line))
         .finish()?;
     Ok(batch)
+}
+
+/// Adds the connection verdict of each session to `sessions` (the batch of
+/// `rows`): columns `relay_client_ip`, `relay_setting`,
+/// `connection_outcome`, `connection_rule` (empty when accepted),
+/// `connection_reply_code`, `connection_enhanced_code`,
+/// `connection_detail` and `connection_warnings` (comma-separated). They are
+/// null for sessions that were not judged: every session in smarthost mode,
+/// and postscreen and content filter sessions in direct mode.
+pub fn sessions_with_verdicts(
+    sessions: RecordBatch,
+    rows: &[SessionRecord],
+    verdicts: &[ConnectionVerdict],
+) -> Result<RecordBatch> {
+    let by_key: HashMap<&str, &ConnectionVerdict> = verdicts
+        .iter()
+        .map(|verdict| (verdict.key.as_str(), verdict))
+        .collect();
+    let matched: Vec<Option<&ConnectionVerdict>> = rows
+        .iter()
+        .map(|row| by_key.get(row.session_key.as_str()).copied())
+        .collect();
+    let it = || matched.iter();
+    let client_ips: Vec<Option<String>> = it()
+        .map(|verdict| verdict.and_then(|v| v.client_ip).map(|ip| ip.to_string()))
+        .collect();
+    let warnings: Vec<Option<String>> = it()
+        .map(|verdict| verdict.map(|v| v.warnings.join(",")))
+        .collect();
+    let extra = BatchBuilder::new()
+        .opt_string("relay_client_ip", client_ips.iter().map(Option::as_deref))
+        .opt_string(
+            "relay_setting",
+            it().map(|verdict| verdict.and_then(|v| v.relay_setting.as_deref())),
+        )
+        .opt_string(
+            "connection_outcome",
+            it().map(|verdict| verdict.map(|v| v.outcome.as_str())),
+        )
+        .opt_string("connection_rule", it().map(|verdict| verdict.map(|v| v.rule)))
+        .opt_u16(
+            "connection_reply_code",
+            it().map(|verdict| verdict.map(|v| v.reply_code)),
+        )
+        .opt_string(
+            "connection_enhanced_code",
+            it().map(|verdict| verdict.map(|v| v.enhanced_code)),
+        )
+        .opt_string(
+            "connection_detail",
+            it().map(|verdict| verdict.map(|v| v.detail.as_str())),
+        )
+        .opt_string("connection_warnings", warnings.iter().map(Option::as_deref))
+        .finish()?;
+
+    let mut fields: Vec<arrow::datatypes::FieldRef> = sessions.schema().fields().iter().cloned().collect();
+    fields.extend(extra.schema().fields().iter().cloned());
+    let mut columns = sessions.columns().to_vec();
+    columns.extend(extra.columns().iter().cloned());
+    let schema = std::sync::Arc::new(arrow::datatypes::Schema::new(fields));
+    Ok(RecordBatch::try_new(schema, columns)?)
 }

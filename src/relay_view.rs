@@ -6,20 +6,124 @@
 //! (a loopback relay, or a `queued as` reply for a copy on the same host), or
 //! a recipient in a domain the policy lists as local. With
 //! `route_internal = true` every delivery but the content filter hops goes to
-//! the relay. Bounces made locally (`error`, `discard`, `retry` agents) never
-//! leave the host.
+//! the relay. Bounces made locally (`error`, `discard`, `retry` agents)
+//! never leave the host.
+//!
+//! Both modes replay the same messages. In smarthost mode they all travel
+//! over the one connection of the policy's `[smarthost]`; in direct mode
+//! each travels over the inbound session of the client that sent it (see
+//! [`direct`]).
 
-use rustc_hash::FxHashSet as HashSet;
+mod direct;
+mod evidence;
+
+use std::collections::{BTreeSet, HashSet};
 
 use relayaudit_parsers::{DeliveryRecord, MessageRecord, Tables};
 
 use crate::policy::Policy;
-use crate::replay::model::{Provenance, RelayMessage};
+use crate::replay::model::{
+    ConnectionSample, Finding, Mode, Provenance, RelayConnection, RelayMessage, ReplayInput, SMARTHOST_KEY,
+};
+
+pub use evidence::SmarthostEvidence;
+
+/// The relay's view of the logs in one mode: what to replay, and what was
+/// learned on the way.
+#[derive(Debug, Clone)]
+pub struct RelayView {
+    pub input: ReplayInput,
+    pub report: ViewReport,
+}
+
+/// Facts the view learned for the summary.
+#[derive(Debug, Clone)]
+pub struct ViewReport {
+    pub mode: Mode,
+    pub counts: ViewCounts,
+    /// Conflicts between the policy and the logs, and other facts about the
+    /// connections to check.
+    pub findings: Vec<Finding>,
+    /// Smarthost mode: what the logs show of today's smart host.
+    pub evidence: Option<SmarthostEvidence>,
+}
+
+/// Builds the relay's view of `tables` in `mode`.
+pub fn build(tables: &Tables, policy: &Policy, mode: Mode) -> RelayView {
+    let (selected, counts) = select(tables, policy);
+    match mode {
+        Mode::Smarthost => smarthost_view(tables, policy, selected, counts),
+        Mode::Direct => direct::direct_view(tables, policy, selected, counts),
+    }
+}
+
+fn smarthost_view(
+    tables: &Tables,
+    policy: &Policy,
+    selected: Vec<Selected<'_>>,
+    counts: ViewCounts,
+) -> RelayView {
+    let samples = smarthost_samples(&selected);
+    let messages = selected
+        .into_iter()
+        .map(|chosen| relay_message(chosen, policy, 0))
+        .collect();
+    let evidence = evidence::gather(tables, policy);
+    let findings = evidence::findings(&evidence, policy);
+    RelayView {
+        input: ReplayInput {
+            mode: Mode::Smarthost,
+            connections: vec![RelayConnection::smarthost(policy)],
+            messages,
+            samples,
+        },
+        report: ViewReport {
+            mode: Mode::Smarthost,
+            counts,
+            findings,
+            evidence: Some(evidence),
+        },
+    }
+}
+
+/// Returns one connection use per outbound transaction of the replayed messages:
+/// the deliveries of one message attempted at the same time to the same
+/// peer. A transaction opens a new connection unless Postfix logged
+/// `conn_use=` 2 or more. Attempts that reached no peer (`relay=none`) are
+/// left out.
+fn smarthost_samples(selected: &[Selected<'_>]) -> Vec<ConnectionSample> {
+    let mut samples = Vec::new();
+    for chosen in selected {
+        let mut seen = BTreeSet::new();
+        for delivery in &chosen.deliveries {
+            let Some(relay_ip) = delivery.relay_ip.as_deref() else {
+                continue;
+            };
+            let transaction = (
+                delivery.attempt_at.utc_us,
+                delivery.relay_host.as_str(),
+                relay_ip,
+                delivery.relay_port,
+            );
+            if !seen.insert(transaction) {
+                continue;
+            }
+            samples.push(ConnectionSample {
+                stream: SMARTHOST_KEY.to_string(),
+                at_us: delivery.attempt_at.utc_us,
+                new_connection: delivery.conn_use.is_none_or(|uses| uses < 2),
+                messages: 1,
+            });
+        }
+    }
+    samples
+}
 
 /// Counts of messages that were not replayed, and why.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct ViewCounts {
-    /// Messages with at least one relay-bound recipient.
+    /// Messages replayed: at least one relay-bound recipient, a known
+    /// envelope sender and, in direct mode, an inbound session.
     pub replayed: u64,
     /// Messages whose deliveries all stayed on the host.
     pub local_only: u64,
@@ -34,16 +138,46 @@ pub struct ViewCounts {
     pub sender_unknown: u64,
     /// Relay-bound recipients of `sender_unknown` messages.
     pub sender_unknown_recipients: u64,
+    /// Direct mode: messages with relay-bound deliveries but no inbound
+    /// SMTP session (pickup, bounces made locally, or a session before the
+    /// log starts). No client connection can be judged for them, so they
+    /// are left out of the replay and of `replayed`.
+    pub no_inbound_session: u64,
+    /// Relay-bound recipients of `no_inbound_session` messages.
+    pub no_inbound_session_recipients: u64,
 }
 
-/// Builds the relay's view of every message.
+/// A message with relay-bound deliveries and a known envelope sender.
+#[derive(Debug, Clone)]
+struct Selected<'t> {
+    message: &'t MessageRecord,
+    envelope_from: &'t str,
+    recipients: Vec<String>,
+    /// First relay-bound delivery attempt.
+    at_us: i64,
+    /// Relay-bound delivery attempts.
+    deliveries: Vec<&'t DeliveryRecord>,
+}
+
+/// Builds the relay's view of every message in smarthost mode.
 pub fn relay_messages(tables: &Tables, policy: &Policy) -> (Vec<RelayMessage>, ViewCounts) {
+    let (selected, counts) = select(tables, policy);
+    let messages = selected
+        .into_iter()
+        .map(|chosen| relay_message(chosen, policy, 0))
+        .collect();
+    (messages, counts)
+}
+
+/// Picks the messages that go to the relay, in the order of the messages
+/// table.
+fn select<'t>(tables: &'t Tables, policy: &Policy) -> (Vec<Selected<'t>>, ViewCounts) {
     // The correlator emits each message's deliveries right after it, in the
     // order of the messages table, so one pass pairs them.
     let mut counts = ViewCounts::default();
     let mut out = Vec::new();
     let mut next_delivery = 0;
-    let mut seen = HashSet::default();
+    let mut seen = HashSet::new();
     for message in &tables.messages {
         let start = next_delivery;
         while tables
@@ -61,12 +195,14 @@ pub fn relay_messages(tables: &Tables, policy: &Policy) -> (Vec<RelayMessage>, V
         seen.clear();
         let mut recipients = Vec::new();
         let mut first_attempt: Option<i64> = None;
+        let mut relay_bound = Vec::new();
         for delivery in deliveries.iter().filter(|d| goes_to_relay(d, policy)) {
             if seen.insert(delivery.recipient.to_ascii_lowercase()) {
                 recipients.push(delivery.recipient.clone());
             }
             let at = delivery.attempt_at.utc_us;
             first_attempt = Some(first_attempt.map_or(at, |first| first.min(at)));
+            relay_bound.push(delivery);
         }
         let Some(at_us) = first_attempt else {
             if deliveries.iter().all(is_content_filter_hop) {
@@ -82,7 +218,13 @@ pub fn relay_messages(tables: &Tables, policy: &Policy) -> (Vec<RelayMessage>, V
             continue;
         };
         counts.replayed += 1;
-        out.push(relay_message(message, envelope_from, recipients, at_us, policy));
+        out.push(Selected {
+            message,
+            envelope_from,
+            recipients,
+            at_us,
+            deliveries: relay_bound,
+        });
     }
     debug_assert_eq!(
         next_delivery,
@@ -92,22 +234,30 @@ pub fn relay_messages(tables: &Tables, policy: &Policy) -> (Vec<RelayMessage>, V
     (out, counts)
 }
 
-fn relay_message(
-    message: &MessageRecord,
-    envelope_from: &str,
-    recipients: Vec<String>,
-    at_us: i64,
-    policy: &Policy,
-) -> RelayMessage {
+/// Builds the message as the relay receives it over `connection`, whose
+/// AUTH identity and HELO name the sender rules read: the policy's
+/// `[smarthost]` values in smarthost mode.
+fn relay_message(chosen: Selected<'_>, policy: &Policy, connection: usize) -> RelayMessage {
+    relay_message_with(
+        chosen,
+        &policy.smarthost.auth_user,
+        &policy.smarthost.helo,
+        connection,
+    )
+}
+
+fn relay_message_with(chosen: Selected<'_>, auth_user: &str, helo: &str, connection: usize) -> RelayMessage {
+    let message = chosen.message;
     RelayMessage {
         message_key: message.message_key.clone(),
         source_format: message.source_format.to_string(),
-        at_us,
-        envelope_from: envelope_from.to_string(),
+        at_us: chosen.at_us,
+        envelope_from: chosen.envelope_from.to_string(),
         size_bytes: message.size_bytes,
-        recipients,
-        auth_user: policy.smarthost.auth_user.clone(),
-        helo: policy.smarthost.helo.clone(),
+        recipients: chosen.recipients,
+        auth_user: auth_user.to_string(),
+        helo: helo.to_string(),
+        connection,
         provenance: Provenance {
             source_file: message.provenance.source_file.clone(),
             first_line: message.provenance.first_line,

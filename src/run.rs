@@ -16,13 +16,12 @@ use relayaudit_parsers::time::YearSource;
 use relayaudit_parsers::{ingest_set, IngestOptions, Source, Tables, TimeChoice};
 use sha2::{Digest, Sha256};
 
-use crate::cli::{FailOn, FormatArg, InputArgs, ReplayArgs};
-use crate::export::{verdicts_batch, OutputDir};
+use crate::cli::{FailOn, FormatArg, InputArgs, ModeArg, ReplayArgs};
+use crate::export::{sessions_with_verdicts, verdicts_batch, OutputDir};
 use crate::input::{self, RotatedSet};
 use crate::policy::{self, Policy};
 use crate::relay_view;
 use crate::replay;
-use crate::replay::model::Verdict;
 use crate::summary;
 
 /// Result of reading the inputs: the tables, and per rotated set how it was read.
@@ -311,10 +310,15 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Writes the four ingest tables, and the verdicts when given, one table
-/// per task. Each file is written by one thread, so the bytes do not depend
-/// on the thread count.
-fn write_tables(out: &OutputDir, tables: &Tables, verdicts: Option<&[Verdict]>) -> Result<()> {
+/// Writes the four ingest tables and, after a replay, the verdicts, one table
+/// per task. After a replay `sessions` gains the connection verdicts. Each
+/// file is written by one thread, so the bytes do not depend on the thread
+/// count.
+fn write_tables(
+    out: &OutputDir,
+    tables: &Tables,
+    replayed: Option<&replay::model::ReplayOutput>,
+) -> Result<()> {
     type Job<'a> = Box<dyn FnOnce() -> Result<()> + Send + 'a>;
     let mut jobs: Vec<Job<'_>> = vec![
         Box::new(|| out.write_parquet("messages.parquet", &columnar::messages_batch(&tables.messages)?)),
@@ -324,12 +328,18 @@ fn write_tables(out: &OutputDir, tables: &Tables, verdicts: Option<&[Verdict]>) 
                 &columnar::deliveries_batch(&tables.deliveries)?,
             )
         }),
-        Box::new(|| out.write_parquet("sessions.parquet", &columnar::sessions_batch(&tables.sessions)?)),
+        Box::new(move || {
+            let mut sessions = columnar::sessions_batch(&tables.sessions)?;
+            if let Some(replayed) = replayed {
+                sessions = sessions_with_verdicts(sessions, &tables.sessions, &replayed.connections)?;
+            }
+            out.write_parquet("sessions.parquet", &sessions)
+        }),
         Box::new(|| out.write_parquet("rejects.parquet", &columnar::rejects_batch(&tables.rejects)?)),
     ];
-    if let Some(verdicts) = verdicts {
+    if let Some(replayed) = replayed {
         jobs.push(Box::new(move || {
-            out.write_parquet("verdicts.parquet", &verdicts_batch(verdicts)?)
+            out.write_parquet("verdicts.parquet", &verdicts_batch(&replayed.verdicts)?)
         }));
     }
     jobs.into_par_iter()
@@ -361,14 +371,24 @@ pub fn run_replay(args: &ReplayArgs) -> Result<bool> {
     };
     let out = OutputDir::create(&args.input.output, args.input.force)?;
     let ingested = ingest(&args.input)?;
-    let (messages, view) = relay_view::relay_messages(&ingested.tables, &policy);
-    log::info!("replaying {} message(s) through the relay rules", messages.len());
-    let replayed = replay::replay(messages, &policy);
+    let mode = match args.mode {
+        ModeArg::Smarthost => replay::model::Mode::Smarthost,
+        ModeArg::Direct => replay::model::Mode::Direct,
+    };
+    let relay_view::RelayView { input, report: view } = relay_view::build(&ingested.tables, &policy, mode);
+    log::info!(
+        "replaying {} message(s) over {} connection(s) in {} mode",
+        input.messages.len(),
+        input.connections.len(),
+        mode.as_str()
+    );
+    let replayed = replay::replay_input(input, &policy);
 
-    write_tables(&out, &ingested.tables, Some(&replayed.verdicts))?;
+    write_tables(&out, &ingested.tables, Some(&replayed))?;
     let summary = summary::replay_summary(&ingested, &policy, &view, &replayed);
     out.write_json("summary.json", &summary)?;
-    let manifest = summary::manifest(&ingested, &args.input, Some(&policy), "replay")?;
+    let mut manifest = summary::manifest(&ingested, &args.input, Some(&policy), "replay")?;
+    manifest["options"]["mode"] = serde_json::json!(mode.as_str());
     out.write_json("manifest.json", &manifest)?;
     let report = crate::report::write(out.path(), args.lang).with_context(|| {
         format!(

@@ -3,6 +3,8 @@
 //! JSON objects are `serde_json` maps, which keep keys sorted, so the files
 //! are byte-identical for the same inputs and options.
 
+mod connection;
+
 use std::fmt::Write as _;
 
 use anyhow::{Context, Result};
@@ -12,7 +14,7 @@ use sha2::{Digest, Sha256};
 
 use crate::cli::InputArgs;
 use crate::policy::Policy;
-use crate::relay_view::ViewCounts;
+use crate::relay_view::ViewReport;
 use crate::replay::model::{Peak, ReplayOutput};
 use crate::run::{hex, Ingested};
 
@@ -57,9 +59,10 @@ pub fn format_us(us: i64) -> String {
 pub fn replay_summary(
     ingested: &Ingested,
     policy: &Policy,
-    view: &ViewCounts,
+    report: &ViewReport,
     replayed: &ReplayOutput,
 ) -> Value {
+    let view = &report.counts;
     let stats = &replayed.stats;
     let tables = &ingested.tables;
     let logical = tables
@@ -104,7 +107,13 @@ pub fn replay_summary(
             "no_delivery": view.no_delivery,
             "sender_unknown": view.sender_unknown,
             "sender_unknown_recipients": view.sender_unknown_recipients,
+            "no_inbound_session": view.no_inbound_session,
+            "no_inbound_session_recipients": view.no_inbound_session_recipients,
         },
+        "mode": report.mode.as_str(),
+        "connection": connection::connection_json(policy, report, replayed),
+        "warnings": connection::warnings_json(replayed),
+        "clients": connection::clients_json(replayed),
         "deliveries": tables.deliveries.len(),
         "sessions": tables.sessions.len(),
         "recipients_replayed": stats.recipients_replayed,
@@ -215,14 +224,18 @@ pub fn terminal_lines(counts: &LineCounts) -> String {
     out
 }
 
+/// Formats the terminal summary of a replay. The connection rules come
+/// first, because one wrong IP range rejects every message.
 pub fn terminal_replay(
     ingested: &Ingested,
     policy: &Policy,
-    view: &ViewCounts,
+    report: &ViewReport,
     replayed: &ReplayOutput,
 ) -> String {
+    let view = &report.counts;
     let stats = &replayed.stats;
-    let mut out = terminal_lines(&ingested.tables.counts);
+    let mut out = connection::terminal_connection(policy, report, replayed);
+    out.push_str(&terminal_lines(&ingested.tables.counts));
     let logical = ingested
         .tables
         .messages
@@ -234,6 +247,13 @@ pub fn terminal_replay(
         "messages: {logical} ({} replayed through the relay, {} stayed local, {} without a delivery line, {} with no sender in the log; {} content filter hops counted under their re-injected copy)",
         view.replayed, view.local_only, view.no_delivery, view.sender_unknown, view.content_filter_hops
     );
+    if view.no_inbound_session > 0 {
+        let _ = writeln!(
+            out,
+            "messages with no inbound session: {} ({} recipients), not replayed: direct mode judges each message with its client's session",
+            view.no_inbound_session, view.no_inbound_session_recipients
+        );
+    }
     let _ = writeln!(out, "recipients replayed: {}", stats.recipients_replayed);
     if let Some(setting) = &stats.relay_setting {
         let _ = writeln!(out, "relay setting: {setting}");

@@ -169,6 +169,8 @@ pub fn deliveries_batch(rows: &[DeliveryRecord]) -> Result<RecordBatch, ArrowErr
         .opt_f64("delay_s", it().map(|r| r.delay_s))
         .opt_string("delays", it().map(|r| r.delays.as_deref()))
         .opt_u32("conn_use", it().map(|r| r.conn_use))
+        .opt_string("tls_protocol", it().map(|r| r.tls_protocol.as_deref()))
+        .opt_string("tls_cipher", it().map(|r| r.tls_cipher.as_deref()))
         .opt_string("reinjected_as", it().map(|r| r.reinjected_as.as_deref()))
         .provenance(it().map(|r| &r.provenance))
         .finish()

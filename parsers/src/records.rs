@@ -91,6 +91,13 @@ pub struct DeliveryRecord {
     pub delay_s: Option<f64>,
     pub delays: Option<String>,
     pub conn_use: Option<u32>,
+    /// Protocol and cipher of the SMTP client's TLS session with this peer,
+    /// from the `TLS connection established to` line that the same process
+    /// logged for the same address and port before the delivery. `None`
+    /// when the log shows no such line: a plain connection, TLS logging
+    /// turned off, or a cached connection opened by another process.
+    pub tls_protocol: Option<String>,
+    pub tls_cipher: Option<String>,
     /// Queue id of the copy a content filter re-injected (`queued as ID`
     /// in the reply, on the same host).
     pub reinjected_as: Option<String>,

@@ -24,6 +24,10 @@ pub struct Policy {
     pub routing: Routing,
     /// Per source format (`postfix`, `sendmail`, ...) transaction split.
     pub sources: BTreeMap<String, SourceSettings>,
+    /// Address translation from clients' private addresses to the public
+    /// address from which they reach the relay, in the order of the file.
+    pub nat: Vec<NatEntry>,
+    pub dos: Dos,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -86,6 +90,45 @@ pub struct Smarthost {
     /// SMTP AUTH user; empty when the MTA does not authenticate.
     pub auth_user: String,
     pub port: u16,
+    /// Host names or addresses (lowercase) under which the logs show the
+    /// smart host the MTA relays through today, in `relay=name[ip]:port`.
+    /// Deliveries to them are evidence about the smarthost connection.
+    pub evidence_hosts: Vec<String>,
+}
+
+/// One `[[nat]]` entry: clients in `private` reach the relay from `public`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NatEntry {
+    pub private: IpNet,
+    pub public: IpAddr,
+}
+
+/// Action of the replay on a connection whose HELO name is generic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeloAction {
+    /// Report a `dos.generic_helo` warning; the verdicts are unchanged.
+    Warning,
+    /// Throttle every recipient of the connection with 421 4.7.0.
+    Throttled,
+}
+
+/// Settings of the `dos.*` connection rules. Google publishes no
+/// thresholds for connection reuse, so both defaults are relayaudit's own
+/// and the summary labels them as assumptions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dos {
+    pub generic_helo: HeloAction,
+    /// HELO names (lowercase, without a trailing dot) that count as generic
+    /// besides the built-in forms.
+    pub generic_helo_names: Vec<String>,
+    /// New connections per minute from one address above which the relay
+    /// may see a connection flood.
+    pub max_connections_per_minute: u64,
+    /// Messages per connection below which, within such a minute, the
+    /// sender counts as not reusing connections.
+    pub min_messages_per_connection: f64,
+    /// `[dos]` keys the file set explicitly, in the order of the file.
+    pub explicit: Vec<String>,
 }
 
 /// Relay limits. Windows slide; a count is compared with the limit after the
@@ -145,6 +188,54 @@ impl Users {
     }
 }
 
+impl Dos {
+    /// Returns relayaudit's defaults: generic HELO is a warning, and a minute with
+    /// more than 60 new connections from one address at fewer than 1.5
+    /// messages per connection counts as no connection reuse.
+    pub fn defaults() -> Dos {
+        Dos {
+            generic_helo: HeloAction::Warning,
+            generic_helo_names: Vec::new(),
+            max_connections_per_minute: 60,
+            min_messages_per_connection: 1.5,
+            explicit: Vec::new(),
+        }
+    }
+}
+
+impl HeloAction {
+    /// Returns the action as the policy file spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HeloAction::Warning => "warning",
+            HeloAction::Throttled => "throttled",
+        }
+    }
+}
+
+impl Policy {
+    /// Returns the public address from which a client at `address` reaches
+    /// the relay, and the `[[nat]]` entry that translated it. The entry with the
+    /// longest prefix that contains the address wins; ties go to the first
+    /// in the file. An address no entry contains is returned unchanged,
+    /// with `None`.
+    pub fn translate(&self, address: IpAddr) -> (IpAddr, Option<&NatEntry>) {
+        let mut best: Option<&NatEntry> = None;
+        for entry in &self.nat {
+            if !entry.private.contains(&address) {
+                continue;
+            }
+            if best.is_none_or(|chosen| entry.private.prefix_len() > chosen.private.prefix_len()) {
+                best = Some(entry);
+            }
+        }
+        match best {
+            Some(entry) => (entry.public, Some(entry)),
+            None => (address, None),
+        }
+    }
+}
+
 impl Routing {
     /// Returns whether `domain` is delivered on premises according to the policy.
     pub fn is_local_domain(&self, domain: &str) -> bool {
@@ -181,13 +272,17 @@ pub const SOURCE_FORMATS: [&str; 6] = [
     "domino",
 ];
 
+/// Host name of Google's SMTP relay service, the default smart host that
+/// the logs are searched for.
+pub const DEFAULT_EVIDENCE_HOST: &str = "smtp-relay.gmail.com";
+
 impl Policy {
     /// Returns the policy used when no policy file is given. It has no owned
     /// domains or users, a paid account with comprehensive storage on, and
     /// one relay setting named "default". That setting allows any sender,
     /// lists no IP ranges and requires neither SMTP AUTH nor TLS. Limits are
-    /// Google's documented values. A loaded file without `[[relay]]` has no
-    /// relay setting at all.
+    /// Google's documented values, and the `dos` thresholds are relayaudit's
+    /// defaults. A loaded file without `[[relay]]` has no relay setting at all.
     pub fn builtin_default() -> Policy {
         Policy {
             path: None,
@@ -211,6 +306,7 @@ impl Policy {
                 tls: true,
                 auth_user: String::new(),
                 port: 587,
+                evidence_hosts: vec![DEFAULT_EVIDENCE_HOST.to_owned()],
             },
             limits: Limits::documented(),
             routing: Routing {
@@ -218,6 +314,8 @@ impl Policy {
                 local_domains: Vec::new(),
             },
             sources: BTreeMap::new(),
+            nat: Vec::new(),
+            dos: Dos::defaults(),
         }
     }
 }

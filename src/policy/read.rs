@@ -7,20 +7,22 @@ use std::path::{Path, PathBuf};
 
 use crate::policy::error::PolicyError;
 use crate::policy::model::{
-    default_recipients_per_transaction, Account, AllowedSenders, Limits, Organisation, Policy, RelaySetting,
-    Routing, Smarthost, SourceSettings, SOURCE_FORMATS,
+    default_recipients_per_transaction, Account, AllowedSenders, Dos, HeloAction, Limits, NatEntry,
+    Organisation, Policy, RelaySetting, Routing, Smarthost, SourceSettings, SOURCE_FORMATS,
 };
 use crate::policy::tree::{Kind, Table, Value};
 use crate::policy::users::load_users;
 use crate::policy::values::{child_key, Reader};
 
-const ROOT_KEYS: [&str; 6] = [
+const ROOT_KEYS: [&str; 8] = [
     "organisation",
     "relay",
     "smarthost",
     "limits",
     "routing",
     "sources",
+    "nat",
+    "dos",
 ];
 const ORGANISATION_KEYS: [&str; 5] = [
     "domains",
@@ -36,7 +38,14 @@ const RELAY_KEYS: [&str; 5] = [
     "require_smtp_auth",
     "require_tls",
 ];
-const SMARTHOST_KEYS: [&str; 5] = ["egress_ip", "helo", "tls", "auth_user", "port"];
+const SMARTHOST_KEYS: [&str; 6] = ["egress_ip", "helo", "tls", "auth_user", "port", "evidence_hosts"];
+const NAT_KEYS: [&str; 2] = ["private", "public"];
+const DOS_KEYS: [&str; 4] = [
+    "generic_helo_outcome",
+    "generic_helo_names",
+    "max_connections_per_minute",
+    "min_messages_per_connection",
+];
 const ROUTING_KEYS: [&str; 2] = ["route_internal", "local_domains"];
 const SOURCE_KEYS: [&str; 1] = ["recipients_per_transaction"];
 
@@ -44,6 +53,10 @@ const ALLOWED_SENDERS: [(&str, AllowedSenders); 3] = [
     ("registered", AllowedSenders::Registered),
     ("domain", AllowedSenders::Domain),
     ("any", AllowedSenders::Any),
+];
+const HELO_ACTIONS: [(&str, HeloAction); 2] = [
+    ("warning", HeloAction::Warning),
+    ("throttled", HeloAction::Throttled),
 ];
 const ACCOUNTS: [(&str, Account); 3] = [
     ("paid", Account::Paid),
@@ -67,6 +80,8 @@ pub(crate) fn accepted_keys() -> Vec<(&'static str, Vec<&'static str>)> {
         ("limits", Limits::KEYS.to_vec()),
         ("routing", ROUTING_KEYS.to_vec()),
         ("sources.*", SOURCE_KEYS.to_vec()),
+        ("nat", NAT_KEYS.to_vec()),
+        ("dos", DOS_KEYS.to_vec()),
     ]
 }
 
@@ -102,6 +117,13 @@ pub(crate) fn read_policy(reader: &Reader, root: &Table) -> Result<Policy, Polic
     if let Some(entry) = root.get("sources") {
         let table = reader.table("sources", &entry.value)?;
         policy.sources = read_sources(reader, table)?;
+    }
+    if let Some(entry) = root.get("nat") {
+        policy.nat = read_nat(reader, &entry.value)?;
+    }
+    if let Some(entry) = root.get("dos") {
+        let table = reader.table("dos", &entry.value)?;
+        read_dos(reader, table, &mut policy.dos)?;
     }
 
     check_auth_needs_tls(reader, root, &policy.smarthost)?;
@@ -253,6 +275,7 @@ fn read_smarthost(reader: &Reader, table: &Table, smarthost: &mut Smarthost) -> 
             "tls" => smarthost.tls = reader.boolean(&key, value)?,
             "auth_user" => smarthost.auth_user = reader.string(&key, value)?.to_owned(),
             "port" => smarthost.port = read_port(reader, &key, value)?,
+            "evidence_hosts" => smarthost.evidence_hosts = reader.host_names(&key, value)?,
             other => unreachable!("check_keys let through {other:?}"),
         }
     }
@@ -322,6 +345,74 @@ fn read_sources(reader: &Reader, table: &Table) -> Result<BTreeMap<String, Sourc
         sources.insert(entry.key.clone(), settings);
     }
     Ok(sources)
+}
+
+/// Reads the `[[nat]]` entries. Two entries for the same private range are
+/// an error, because the relay could see a client from only one address.
+fn read_nat(reader: &Reader, value: &Value) -> Result<Vec<NatEntry>, PolicyError> {
+    let Kind::Array(items) = &value.kind else {
+        return Err(reader.wrong_type(
+            "nat",
+            value,
+            "an array of tables; write [[nat]] above each translation",
+        ));
+    };
+    let mut entries: Vec<NatEntry> = Vec::with_capacity(items.len());
+    let mut private_spans: Vec<Range<usize>> = Vec::with_capacity(items.len());
+    for (index, item) in items.iter().enumerate() {
+        let key = format!("nat[{index}]");
+        let table = reader.table(&key, item)?;
+        reader.check_keys(table, &key, &NAT_KEYS)?;
+        let missing = |name: &str, expected: &str| PolicyError::MissingKey {
+            at: reader.at(&item.span),
+            key: child_key(&key, name),
+            expected: expected.to_owned(),
+        };
+        let private_entry = table
+            .get("private")
+            .ok_or_else(|| missing("private", "the private address or CIDR range of the clients"))?;
+        let public_entry = table
+            .get("public")
+            .ok_or_else(|| missing("public", "the single public address the relay sees"))?;
+        let private = reader.ip_network(&child_key(&key, "private"), &private_entry.value)?;
+        let public = reader.ip_address(&child_key(&key, "public"), &public_entry.value)?;
+        if let Some(first) = entries.iter().position(|seen| seen.private == private) {
+            return Err(PolicyError::Duplicate {
+                at: reader.at(&private_entry.value.span),
+                key: child_key(&key, "private"),
+                found: format!("\"{private}\""),
+                first_key: format!("nat[{first}].private"),
+                first_line: reader.at(&private_spans[first]).line,
+            });
+        }
+        entries.push(NatEntry { private, public });
+        private_spans.push(private_entry.value.span.clone());
+    }
+    Ok(entries)
+}
+
+/// Reads `[dos]` and records the keys it sets in `dos.explicit`, in the
+/// order of the file.
+fn read_dos(reader: &Reader, table: &Table, dos: &mut Dos) -> Result<(), PolicyError> {
+    reader.check_keys(table, "dos", &DOS_KEYS)?;
+    for entry in &table.entries {
+        let key = child_key("dos", &entry.key);
+        let value = &entry.value;
+        match entry.key.as_str() {
+            "generic_helo_outcome" => dos.generic_helo = reader.choice(&key, value, &HELO_ACTIONS)?,
+            "generic_helo_names" => dos.generic_helo_names = reader.helo_names(&key, value)?,
+            "max_connections_per_minute" => {
+                dos.max_connections_per_minute =
+                    reader.integer_at_least(&key, value, 1, "a positive integer")?;
+            }
+            "min_messages_per_connection" => {
+                dos.min_messages_per_connection = reader.positive_number(&key, value)?;
+            }
+            other => unreachable!("check_keys let through {other:?}"),
+        }
+        dos.explicit.push(entry.key.clone());
+    }
+    Ok(())
 }
 
 /// Returns the value at a path of keys below the root, if the file sets it.

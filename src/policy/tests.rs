@@ -76,6 +76,13 @@ fn builtin_default_values() {
     assert!(!policy.routing.route_internal);
     assert!(policy.routing.local_domains.is_empty());
     assert!(policy.sources.is_empty());
+
+    assert_eq!(policy.smarthost.evidence_hosts, ["smtp-relay.gmail.com"]);
+    assert!(policy.nat.is_empty());
+    assert_eq!(policy.dos, Dos::defaults());
+    assert_eq!(policy.dos.generic_helo, HeloAction::Warning);
+    assert_eq!(policy.dos.max_connections_per_minute, 60);
+    assert_eq!(policy.dos.min_messages_per_connection, 1.5);
     assert!(policy.describe_assumptions().is_empty());
 }
 
@@ -123,6 +130,7 @@ helo = "mail.example.com"
 tls = true
 auth_user = "relay@example.com"
 port = 465
+evidence_hosts = ["SMTP-relay.gmail.com.", "192.0.2.25"]
 
 [limits]
 user_messages_per_day = 5_000
@@ -137,6 +145,19 @@ local_domains = ["corp.example.com"]
 recipients_per_transaction = 20
 
 [sources.exchange-smtp]
+
+[[nat]]
+private = "10.0.0.0/8"
+public = "203.0.113.5"
+
+[[nat]]
+private = "fd00::/8"
+public = "2001:db8::5"
+
+[dos]
+min_messages_per_connection = 2
+generic_helo_outcome = "throttled"
+generic_helo_names = ["MailHost.", "printer"]
 "#;
 
 #[test]
@@ -193,6 +214,7 @@ fn full_example_round_trip() {
             tls: true,
             auth_user: "relay@example.com".to_owned(),
             port: 465,
+            evidence_hosts: vec!["smtp-relay.gmail.com".to_owned(), "192.0.2.25".to_owned()],
         },
         limits: Limits {
             user_messages_per_day: 5_000,
@@ -223,6 +245,27 @@ fn full_example_round_trip() {
                 },
             ),
         ]),
+        nat: vec![
+            NatEntry {
+                private: net("10.0.0.0/8"),
+                public: "203.0.113.5".parse().expect("address"),
+            },
+            NatEntry {
+                private: net("fd00::/8"),
+                public: "2001:db8::5".parse().expect("address"),
+            },
+        ],
+        dos: Dos {
+            generic_helo: HeloAction::Throttled,
+            generic_helo_names: vec!["mailhost".to_owned(), "printer".to_owned()],
+            min_messages_per_connection: 2.0,
+            explicit: vec![
+                "min_messages_per_connection".to_owned(),
+                "generic_helo_outcome".to_owned(),
+                "generic_helo_names".to_owned(),
+            ],
+            ..Dos::defaults()
+        },
     };
     assert_eq!(policy, expected);
 
@@ -278,6 +321,8 @@ fn unknown_keys_name_accepted_keys() {
                 "limits",
                 "routing",
                 "sources",
+                "nat",
+                "dos",
             ],
         ),
         (
@@ -1139,4 +1184,175 @@ fn starter_lists_every_key() {
         assert!(starter.contains(format), "starter lacks source {format}");
     }
     assert!(starter.contains("# users = "), "users stays commented out");
+}
+
+// Connection rules: [[nat]], [dos] and smarthost.evidence_hosts.
+
+#[test]
+fn nat_translation_most_specific_wins() {
+    let policy = parse_ok(
+        "[[nat]]\nprivate = \"10.0.0.0/8\"\npublic = \"203.0.113.5\"\n\n\
+         [[nat]]\nprivate = \"10.1.0.0/16\"\npublic = \"203.0.113.6\"\n\n\
+         [[nat]]\nprivate = \"10.1.2.3\"\npublic = \"2001:db8::7\"\n",
+    );
+    let translate = |text: &str| policy.translate(text.parse().expect("address")).0.to_string();
+    assert_eq!(translate("10.200.0.1"), "203.0.113.5");
+    assert_eq!(translate("10.1.9.9"), "203.0.113.6");
+    assert_eq!(translate("10.1.2.3"), "2001:db8::7");
+    // No entry contains the address: it is returned unchanged.
+    assert_eq!(translate("192.0.2.1"), "192.0.2.1");
+    let (_, entry) = policy.translate("192.0.2.1".parse().expect("address"));
+    assert_eq!(entry, None);
+}
+
+#[test]
+fn nat_private_range_any_size() {
+    let policy = parse_ok("[[nat]]\nprivate = \"0.0.0.0/0\"\npublic = \"203.0.113.5\"\n");
+    assert_eq!(policy.nat[0].private, net("0.0.0.0/0"));
+}
+
+#[test]
+fn nat_errors_name_key() {
+    // (policy text, dotted key)
+    let cases = [
+        ("[[nat]]\npublic = \"203.0.113.5\"\n", "nat[0].private"),
+        ("[[nat]]\nprivate = \"10.0.0.0/8\"\n", "nat[0].public"),
+        (
+            "[[nat]]\nprivate = \"10.0.0.0/8\"\npublic = \"203.0.113.0/24\"\n",
+            "nat[0].public",
+        ),
+        (
+            "[[nat]]\nprivate = \"10.0.0.1/8\"\npublic = \"203.0.113.5\"\n",
+            "nat[0].private",
+        ),
+        (
+            "[[nat]]\nprivate = \"10.0.0.0/8\"\npublic = \"203.0.113.5\"\nport = 25\n",
+            "nat[0].port",
+        ),
+        ("nat = \"10.0.0.0/8\"\n", "nat"),
+    ];
+    for (text, expected_key) in cases {
+        let error = parse_err(text);
+        let key = match &error {
+            PolicyError::MissingKey { key, .. }
+            | PolicyError::InvalidValue { key, .. }
+            | PolicyError::UnknownKey { key, .. }
+            | PolicyError::WrongType { key, .. } => key.clone(),
+            other => panic!("unexpected error for {text:?}: {other:?}"),
+        };
+        assert_eq!(key, expected_key, "error {error}");
+    }
+}
+
+#[test]
+fn nat_duplicate_private_range() {
+    let error = parse_err(
+        "[[nat]]\nprivate = \"10.0.0.0/8\"\npublic = \"203.0.113.5\"\n\n\
+         [[nat]]\nprivate = \"10.0.0.0/8\"\npublic = \"203.0.113.6\"\n",
+    );
+    let PolicyError::Duplicate {
+        key,
+        first_key,
+        first_line,
+        ..
+    } = error
+    else {
+        panic!("expected Duplicate, got {error:?}");
+    };
+    assert_eq!(key, "nat[1].private");
+    assert_eq!(first_key, "nat[0].private");
+    assert_eq!(first_line, 2);
+}
+
+#[test]
+fn dos_values_read() {
+    let policy = parse_ok(
+        "[dos]\nmax_connections_per_minute = 10\nmin_messages_per_connection = 1.25\n\
+         generic_helo_names = [\" Relay.Local. \"]\n",
+    );
+    assert_eq!(policy.dos.max_connections_per_minute, 10);
+    assert_eq!(policy.dos.min_messages_per_connection, 1.25);
+    assert_eq!(policy.dos.generic_helo_names, ["relay.local"]);
+    assert_eq!(policy.dos.generic_helo, HeloAction::Warning);
+    assert_eq!(
+        policy.dos.explicit,
+        [
+            "max_connections_per_minute",
+            "min_messages_per_connection",
+            "generic_helo_names"
+        ]
+    );
+}
+
+#[test]
+fn dos_invalid_values_rejected() {
+    // (policy text, dotted key, expected)
+    let cases = [
+        (
+            "[dos]\ngeneric_helo_outcome = \"rejected\"\n",
+            "dos.generic_helo_outcome",
+            "one of warning, throttled",
+        ),
+        (
+            "[dos]\nmax_connections_per_minute = 0\n",
+            "dos.max_connections_per_minute",
+            "a positive integer",
+        ),
+        (
+            "[dos]\nmin_messages_per_connection = 0.0\n",
+            "dos.min_messages_per_connection",
+            "a number greater than 0, such as 1.5",
+        ),
+        (
+            "[dos]\nmin_messages_per_connection = nan\n",
+            "dos.min_messages_per_connection",
+            "a number greater than 0, such as 1.5",
+        ),
+        (
+            "[dos]\ngeneric_helo_names = [\"\"]\n",
+            "dos.generic_helo_names[0]",
+            "a HELO name without spaces, such as mailhost",
+        ),
+        (
+            "[dos]\ngeneric_helo_names = [\"two words\"]\n",
+            "dos.generic_helo_names[0]",
+            "a HELO name without spaces, such as mailhost",
+        ),
+    ];
+    for (text, expected_key, expected_text) in cases {
+        let error = parse_err(text);
+        let PolicyError::InvalidValue { key, expected, .. } = &error else {
+            panic!("expected InvalidValue for {text:?}, got {error:?}");
+        };
+        assert_eq!(key, expected_key);
+        assert_eq!(expected, expected_text, "expected text for {key}");
+    }
+
+    let error = parse_err("[dos]\nmin_messages_per_connection = \"2\"\n");
+    assert!(
+        matches!(&error, PolicyError::WrongType { key, .. } if key == "dos.min_messages_per_connection"),
+        "got {error:?}"
+    );
+    let error = parse_err("[dos]\ngeneric_helo_names = [\"a.example\", \"A.example.\"]\n");
+    assert!(
+        matches!(&error, PolicyError::Duplicate { key, .. } if key == "dos.generic_helo_names[1]"),
+        "got {error:?}"
+    );
+}
+
+#[test]
+fn evidence_hosts_read_and_checked() {
+    let policy = parse_ok("[smarthost]\nevidence_hosts = [\"Relay.Example.com.\", \"2001:db8::25\"]\n");
+    assert_eq!(
+        policy.smarthost.evidence_hosts,
+        ["relay.example.com", "2001:db8::25"]
+    );
+    let empty = parse_ok("[smarthost]\nevidence_hosts = []\n");
+    assert!(empty.smarthost.evidence_hosts.is_empty());
+
+    let error = parse_err("[smarthost]\nevidence_hosts = [\"relay host\"]\n");
+    assert!(
+        matches!(&error, PolicyError::InvalidValue { key, .. } if key == "smarthost.evidence_hosts[0]"),
+        "got {error:?}"
+    );
 }

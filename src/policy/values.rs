@@ -170,33 +170,11 @@ impl Reader<'_> {
         }
     }
 
-    /// Reads an IPv4 or IPv6 range in CIDR form, or a single address, which
-    /// becomes a /32 or /128.
+    /// Reads an allowed IP range of a relay setting: an IPv4 or IPv6 range
+    /// in CIDR form, or a single address, which becomes a /32 or /128. A
+    /// range of more than 65,536 addresses is an error.
     pub fn ip_range(&self, key: &str, value: &Value) -> Result<IpNet, PolicyError> {
-        let text = self.string(key, value)?;
-        let range = if text.contains('/') {
-            let range: IpNet = text.parse().map_err(|_| {
-                self.invalid_value(
-                    key,
-                    value,
-                    "an IP address or CIDR range such as 203.0.113.0/28 or 2001:db8::/112",
-                )
-            })?;
-            if range.addr() != range.network() {
-                let expected = format!("the network address {}", range.trunc());
-                return Err(self.invalid_value(key, value, &expected));
-            }
-            range
-        } else {
-            let address: IpAddr = text.parse().map_err(|_| {
-                self.invalid_value(
-                    key,
-                    value,
-                    "an IP address or CIDR range such as 203.0.113.0/28 or 2001:db8::/112",
-                )
-            })?;
-            IpNet::from(address)
-        };
+        let range = self.ip_network(key, value)?;
         if range.max_prefix_len() - range.prefix_len() > MAX_RANGE_HOST_BITS {
             return Err(PolicyError::RangeTooLarge {
                 at: self.at(&value.span),
@@ -207,10 +185,113 @@ impl Reader<'_> {
         Ok(range)
     }
 
+    /// Reads an IPv4 or IPv6 range in CIDR form, or a single address, of
+    /// any size.
+    pub fn ip_network(&self, key: &str, value: &Value) -> Result<IpNet, PolicyError> {
+        let text = self.string(key, value)?;
+        let expected = "an IP address or CIDR range such as 203.0.113.0/28 or 2001:db8::/112";
+        if !text.contains('/') {
+            let address: IpAddr = text
+                .parse()
+                .map_err(|_| self.invalid_value(key, value, expected))?;
+            return Ok(IpNet::from(address));
+        }
+        let range: IpNet = text
+            .parse()
+            .map_err(|_| self.invalid_value(key, value, expected))?;
+        if range.addr() != range.network() {
+            let expected = format!("the network address {}", range.trunc());
+            return Err(self.invalid_value(key, value, &expected));
+        }
+        Ok(range)
+    }
+
     pub fn ip_address(&self, key: &str, value: &Value) -> Result<IpAddr, PolicyError> {
         let text = self.string(key, value)?;
         text.parse()
             .map_err(|_| self.invalid_value(key, value, "a single IPv4 or IPv6 address such as 203.0.113.5"))
+    }
+
+    /// Reads a finite number greater than 0, written as a float or an
+    /// integer.
+    pub fn positive_number(&self, key: &str, value: &Value) -> Result<f64, PolicyError> {
+        let expected = "a number greater than 0, such as 1.5";
+        let number = match value.kind {
+            Kind::Float(number) => number,
+            Kind::Integer(number) => number as f64,
+            _ => return Err(self.wrong_type(key, value, expected)),
+        };
+        if number.is_finite() && number > 0.0 {
+            Ok(number)
+        } else {
+            Err(self.invalid_value(key, value, expected))
+        }
+    }
+
+    /// Reads a list of host names or IP addresses as a smart host appears in
+    /// `relay=name[ip]:port`: lowercased, without a trailing dot, each
+    /// listed once.
+    pub fn host_names(&self, key: &str, value: &Value) -> Result<Vec<String>, PolicyError> {
+        self.unique_strings(
+            key,
+            value,
+            |text| {
+                let host = text.strip_suffix('.').unwrap_or(text).to_ascii_lowercase();
+                (is_domain_name(&host) || host.parse::<IpAddr>().is_ok()).then_some(host)
+            },
+            "a host name such as smtp-relay.gmail.com or an IP address",
+        )
+    }
+
+    /// Reads a list of HELO names: lowercased, without a trailing dot, not
+    /// empty, each listed once. Any other text is accepted because clients
+    /// send all kinds of names.
+    pub fn helo_names(&self, key: &str, value: &Value) -> Result<Vec<String>, PolicyError> {
+        self.unique_strings(
+            key,
+            value,
+            |text| {
+                let name = text
+                    .trim()
+                    .strip_suffix('.')
+                    .unwrap_or(text.trim())
+                    .to_ascii_lowercase();
+                (!name.is_empty() && !name.contains(char::is_whitespace)).then_some(name)
+            },
+            "a HELO name without spaces, such as mailhost",
+        )
+    }
+
+    /// Reads an array of strings, each turned by `normalise` into its stored
+    /// form (`None` makes it invalid, described by `expected`), and fails on
+    /// the second occurrence of a stored form.
+    fn unique_strings(
+        &self,
+        key: &str,
+        value: &Value,
+        normalise: impl Fn(&str) -> Option<String>,
+        expected: &str,
+    ) -> Result<Vec<String>, PolicyError> {
+        let items = self.array(key, value)?;
+        let mut out: Vec<String> = Vec::with_capacity(items.len());
+        for (index, item) in items.iter().enumerate() {
+            let item_key = format!("{key}[{index}]");
+            let text = self.string(&item_key, item)?;
+            let Some(normalised) = normalise(text) else {
+                return Err(self.invalid_value(&item_key, item, expected));
+            };
+            if let Some(first) = out.iter().position(|seen| *seen == normalised) {
+                return Err(PolicyError::Duplicate {
+                    at: self.at(&item.span),
+                    key: item_key,
+                    found: format!("{normalised:?}"),
+                    first_key: format!("{key}[{first}]"),
+                    first_line: self.at(&items[first].span).line,
+                });
+            }
+            out.push(normalised);
+        }
+        Ok(out)
     }
 }
 

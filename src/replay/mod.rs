@@ -1,16 +1,22 @@
-//! Replay engine: folds messages in time order through the sender and limit
-//! rules of the SMTP relay service as the policy configures them.
+//! Replay engine: judges each connection to the relay with the connection
+//! rules, then folds the messages in time order through the sender and
+//! limit rules of the SMTP relay service as the policy configures them.
 //!
-//! Connection rules (allowed IP, SMTP AUTH, TLS, HELO) are judged elsewhere.
+//! A connection that the connection rules refuse refuses every recipient of
+//! every message on it, and the sender and limit rules do not see them.
 
 pub mod model;
 pub mod rules;
 
+mod connection;
+mod connection_tally;
+mod helo;
 mod limits;
+mod reuse;
 mod sender;
 mod setting;
 mod stats;
-mod text;
+pub(crate) mod text;
 mod window;
 
 #[cfg(test)]
@@ -18,35 +24,71 @@ mod tests;
 
 use std::collections::BTreeMap;
 
-use crate::policy::{default_recipients_per_transaction, Policy};
+use crate::policy::{default_recipients_per_transaction, AllowedSenders, Policy};
+use crate::replay::connection::{judge_connection, Judgement};
+use crate::replay::connection_tally::{ConnectionTally, MessageOnConnection};
 use crate::replay::limits::{check_message_size, check_transaction_position, LimitState};
-use crate::replay::model::{RelayMessage, ReplayOutput, ReplayStats, Verdict};
-use crate::replay::rules::{Decision, Rule, ACCEPTED, REWRITE_POSTMASTER};
-use crate::replay::sender::{check_null_multi_rcpt, judge_sender, not_judged_rules, SenderJudgement};
-use crate::replay::setting::{choose_setting, SettingChoice};
+use crate::replay::model::{
+    Mode, RelayConnection, RelayMessage, ReplayInput, ReplayOutput, ReplayStats, Verdict,
+};
+use crate::replay::reuse::ReuseCheck;
+use crate::replay::rules::{Decision, Rule, ACCEPTED, GENERIC_HELO, NO_CONNECTION_REUSE, REWRITE_POSTMASTER};
+use crate::replay::sender::{check_null_multi_rcpt, judge_sender, not_judged_rules, Rewrite};
+use crate::replay::setting::{quoted_list, MatchReason, SettingMatch};
 use crate::replay::stats::RowTally;
 use crate::replay::text::{count_noun, group_thousands};
 
 pub use crate::replay::stats::TOP_SENDERS_LISTED;
 
-/// Replays `messages` through the sender and limit rules of `policy`.
+/// Replays `messages` in smarthost mode: every message arrives over the one
+/// connection that `policy.smarthost` describes, and no connection uses are
+/// measured for `dos.no_connection_reuse`.
+pub fn replay(mut messages: Vec<RelayMessage>, policy: &Policy) -> ReplayOutput {
+    for message in &mut messages {
+        message.connection = 0;
+    }
+    let input = ReplayInput {
+        mode: Mode::Smarthost,
+        connections: vec![RelayConnection::smarthost(policy)],
+        messages,
+        samples: Vec::new(),
+    };
+    replay_input(input, policy)
+}
+
+/// Judges every connection of `input` with the connection rules of
+/// `policy`, then replays the messages through the sender and limit rules.
 ///
 /// Messages are processed in `(at_us, message_key)` order, ties keeping their
 /// input order. The output has one verdict per (message, recipient) in that
 /// order and depends only on the input, never on hash order or the clock.
-pub fn replay(mut messages: Vec<RelayMessage>, policy: &Policy) -> ReplayOutput {
+///
+/// # Panics
+///
+/// When a message names a connection index outside `input.connections`.
+pub fn replay_input(input: ReplayInput, policy: &Policy) -> ReplayOutput {
+    let ReplayInput {
+        mode,
+        connections,
+        mut messages,
+        samples,
+    } = input;
     messages.sort_by(|a, b| {
         a.at_us
             .cmp(&b.at_us)
             .then_with(|| a.message_key.cmp(&b.message_key))
     });
 
-    let setting = choose_setting(policy);
-    let mut engine = Engine::new(policy, &setting);
+    let judgements: Vec<Judgement> = connections
+        .iter()
+        .map(|connection| judge_connection(connection, policy))
+        .collect();
+    let reuse = ReuseCheck::new(&samples, &policy.dos);
+    let mut engine = Engine::new(policy, &connections, &judgements, &reuse);
     for (index, message) in messages.iter().enumerate() {
         engine.replay_message(index, message);
     }
-    engine.finish(&messages)
+    engine.finish(mode, &messages, !samples.is_empty())
 }
 
 /// Recipients per outbound transaction for `source_format`, and whether the
@@ -60,24 +102,45 @@ fn transaction_split(policy: &Policy, source_format: &str) -> (u64, bool) {
 
 struct Engine<'p> {
     policy: &'p Policy,
-    setting: &'p SettingChoice,
+    connections: &'p [RelayConnection],
+    judgements: &'p [Judgement],
+    reuse: &'p ReuseCheck,
     limits: LimitState<'p>,
     verdicts: Vec<Verdict>,
     tally: RowTally,
+    connection_tally: ConnectionTally,
     /// Transaction split of each source format seen, with whether the policy
     /// set it.
     splits: BTreeMap<String, (u64, bool)>,
+    /// Relay settings (by index) whose allowed senders judged a message.
+    settings_used: Vec<usize>,
+}
+
+/// Facts shared by every row of one message.
+struct RowContext<'a> {
+    rewrite: Option<&'a Rewrite>,
+    relay_setting: Option<&'a str>,
+    warnings: Vec<&'static str>,
 }
 
 impl<'p> Engine<'p> {
-    fn new(policy: &'p Policy, setting: &'p SettingChoice) -> Self {
+    fn new(
+        policy: &'p Policy,
+        connections: &'p [RelayConnection],
+        judgements: &'p [Judgement],
+        reuse: &'p ReuseCheck,
+    ) -> Self {
         Engine {
             policy,
-            setting,
+            connections,
+            judgements,
+            reuse,
             limits: LimitState::new(&policy.limits),
             verdicts: Vec::new(),
             tally: RowTally::default(),
+            connection_tally: ConnectionTally::new(connections.len()),
             splits: BTreeMap::new(),
+            settings_used: Vec::new(),
         }
     }
 
@@ -94,8 +157,108 @@ impl<'p> Engine<'p> {
         self.limits
             .observe_offer(index, message.size_bytes, largest_transaction);
 
-        let judgement = judge_sender(message, self.setting.allowed_senders, &self.policy.organisation);
+        let connection = &self.connections[message.connection];
+        let judgement = &self.judgements[message.connection];
+        let setting_index = judgement.setting();
+        let setting = setting_index.map(|index| &self.policy.relays[index]);
+        let warnings = self.message_warnings(connection, judgement, message);
         let sender_key = message.envelope_from.to_ascii_lowercase();
+
+        let first_refusal = if let Some(refusal) = &judgement.refusal {
+            let context = RowContext {
+                rewrite: None,
+                relay_setting: setting.map(|setting| setting.name.as_str()),
+                warnings: Vec::new(),
+            };
+            for (transaction, chunk) in message.recipients.chunks(chunk_len).enumerate() {
+                let transaction = u32::try_from(transaction).unwrap_or(u32::MAX);
+                for recipient in chunk {
+                    self.push_row(
+                        message,
+                        transaction,
+                        recipient,
+                        refusal.clone(),
+                        &context,
+                        &sender_key,
+                    );
+                }
+            }
+            Some(refusal.rule.id)
+        } else {
+            let allowed = setting.map_or(AllowedSenders::Any, |setting| setting.allowed_senders);
+            if let Some(index) = setting_index {
+                if !self.settings_used.contains(&index) {
+                    self.settings_used.push(index);
+                }
+            }
+            let warning_ids: Vec<&'static str> = warnings.iter().map(|(rule, _)| *rule).collect();
+            let relay_setting = setting.map(|setting| setting.name.as_str());
+            self.judge_senders_and_limits(
+                index,
+                message,
+                (allowed, relay_setting),
+                chunk_len,
+                warning_ids,
+                &sender_key,
+            )
+        };
+
+        self.connection_tally.record_message(
+            MessageOnConnection {
+                connection: message.connection,
+                recipients: message.recipients.len() as u64,
+                first_refusal,
+                warnings: &warnings,
+            },
+            if judgement.refusal.is_none() {
+                setting.map(|setting| setting.name.as_str())
+            } else {
+                None
+            },
+        );
+    }
+
+    /// Returns the warnings (rule id and detail) that apply to `message`
+    /// on an accepted connection, in rule table order.
+    fn message_warnings(
+        &self,
+        connection: &RelayConnection,
+        judgement: &Judgement,
+        message: &RelayMessage,
+    ) -> Vec<(&'static str, String)> {
+        let mut warnings = Vec::new();
+        if judgement.refusal.is_some() {
+            return warnings;
+        }
+        if let Some(detail) = &judgement.helo_warning {
+            warnings.push((GENERIC_HELO.id, detail.clone()));
+        }
+        if let Some(stream) = &connection.reuse_stream {
+            let at_us = connection.opened_at_us.unwrap_or(message.at_us);
+            if let Some(detail) = self.reuse.warning(stream, at_us) {
+                warnings.push((NO_CONNECTION_REUSE.id, detail));
+            }
+        }
+        warnings
+    }
+
+    /// Applies the sender and limit rules to a message on an accepted
+    /// connection and returns the rule of its first refused recipient.
+    fn judge_senders_and_limits(
+        &mut self,
+        index: usize,
+        message: &RelayMessage,
+        (allowed, relay_setting): (AllowedSenders, Option<&str>),
+        chunk_len: usize,
+        warnings: Vec<&'static str>,
+        sender_key: &str,
+    ) -> Option<&'static str> {
+        let judgement = judge_sender(message, allowed, &self.policy.organisation);
+        let context = RowContext {
+            rewrite: judgement.rewrite.as_ref(),
+            relay_setting,
+            warnings,
+        };
         let user = judgement
             .user_limits_apply
             .then_some(judgement.effective_sender.as_str());
@@ -107,6 +270,7 @@ impl<'p> Engine<'p> {
             .or_else(|| user.and_then(|sender| self.limits.check_user_messages(sender)));
 
         let mut any_accepted = false;
+        let mut first_refusal = None;
         for (transaction, chunk) in message.recipients.chunks(chunk_len).enumerate() {
             let transaction = u32::try_from(transaction).unwrap_or(u32::MAX);
             let transaction_decision = message_decision
@@ -122,17 +286,28 @@ impl<'p> Engine<'p> {
                 // NOTE: a throttled (4xx) recipient is neither counted nor
                 // retried. A real MTA retries it later, and the retry would
                 // count against the windows then.
-                if decision.is_none() {
-                    self.limits.commit_recipient(index, user, &recipient_key);
-                    any_accepted = true;
-                }
-                self.push_row(message, transaction, recipient, decision, &judgement, &sender_key);
+                let decision = match decision {
+                    Some(decision) => {
+                        first_refusal.get_or_insert(decision.rule.id);
+                        decision
+                    }
+                    None => {
+                        self.limits.commit_recipient(index, user, &recipient_key);
+                        any_accepted = true;
+                        match context.rewrite {
+                            Some(rewrite) => Decision::new(REWRITE_POSTMASTER, rewrite.detail.clone()),
+                            None => Decision::new(ACCEPTED, String::new()),
+                        }
+                    }
+                };
+                self.push_row(message, transaction, recipient, decision, &context, sender_key);
             }
         }
 
         if let (true, Some(sender)) = (any_accepted, user) {
             self.limits.commit_user_message(index, sender);
         }
+        first_refusal
     }
 
     /// Applies the per-recipient limit rules in order. Returns `None` when
@@ -157,19 +332,14 @@ impl<'p> Engine<'p> {
         message: &RelayMessage,
         transaction: u32,
         recipient: &str,
-        decision: Option<Decision>,
-        judgement: &SenderJudgement,
+        decision: Decision,
+        context: &RowContext<'_>,
         sender_key: &str,
     ) {
-        let decision = match (decision, &judgement.rewrite) {
-            (Some(decision), _) => decision,
-            (None, Some(rewrite)) => Decision::new(REWRITE_POSTMASTER, rewrite.detail.clone()),
-            (None, None) => Decision::new(ACCEPTED, String::new()),
-        };
         let rule: Rule = decision.rule;
         self.tally.record_row(sender_key, rule);
 
-        let (rewritten_from, rewritten_to) = match &judgement.rewrite {
+        let (rewritten_from, rewritten_to) = match context.rewrite {
             Some(rewrite) => (rewrite.from.clone(), rewrite.to.clone()),
             None => (String::new(), String::new()),
         };
@@ -187,14 +357,22 @@ impl<'p> Engine<'p> {
             rewritten_to,
             counter_value: decision.counter_value,
             counter_limit: decision.counter_limit,
+            relay_setting: context.relay_setting.map(str::to_string),
+            client_ip: self.connections[message.connection].client_ip,
+            warnings: context.warnings.clone(),
             provenance: message.provenance.clone(),
             at_us: message.at_us,
         });
     }
 
-    fn finish(self, messages: &[RelayMessage]) -> ReplayOutput {
+    fn finish(self, mode: Mode, messages: &[RelayMessage], reuse_measured: bool) -> ReplayOutput {
         let organisation = &self.policy.organisation;
-        let mut assumptions = vec![self.setting.reason.clone()];
+        let mut assumptions = Vec::new();
+        if mode == Mode::Smarthost {
+            if let Some(sentence) = smarthost_setting_sentence(self.policy, self.judgements) {
+                assumptions.push(sentence);
+            }
+        }
         if organisation.users.is_none() {
             assumptions.push(
                 "The policy names no users file, so the per-user limits apply to every \
@@ -236,20 +414,139 @@ impl<'p> Engine<'p> {
                 count_noun(self.tally.throttled_rows, "recipient")
             ));
         }
+        if reuse_measured {
+            assumptions.push(reuse_threshold_sentence(self.policy));
+        }
+
+        let not_judged = if self.policy.relays.is_empty() {
+            not_judged_rules(AllowedSenders::Any, organisation)
+        } else {
+            let mut used = self.settings_used.clone();
+            used.sort_unstable();
+            let mut lines: Vec<String> = Vec::new();
+            for index in used {
+                for line in not_judged_rules(self.policy.relays[index].allowed_senders, organisation) {
+                    if !lines.contains(&line) {
+                        lines.push(line);
+                    }
+                }
+            }
+            lines
+        };
+        let relay_setting = match mode {
+            Mode::Smarthost => self
+                .judgements
+                .first()
+                .and_then(Judgement::setting)
+                .map(|index| self.policy.relays[index].name.clone()),
+            Mode::Direct => None,
+        };
+
+        let (connections, connection_stats) =
+            self.connection_tally
+                .finish(mode, self.connections, self.judgements, self.reuse, self.policy);
+        if let Some(sentence) = order_sentence(mode, &connection_stats) {
+            assumptions.push(sentence);
+        }
 
         let stats = ReplayStats {
             messages_replayed: self.tally.messages,
             recipients_replayed: self.tally.rows,
             rows_by_rule: self.tally.rows_by_rule(),
             top_senders: self.tally.top_senders(),
-            not_judged: not_judged_rules(self.setting.allowed_senders, organisation),
+            not_judged,
             assumptions,
-            relay_setting: self.setting.name.clone(),
+            relay_setting,
             peaks: self.limits.peaks(messages),
+            connections: connection_stats,
         };
         ReplayOutput {
             verdicts: self.verdicts,
+            connections,
             stats,
         }
     }
+}
+
+/// Explains which relay setting judges the smarthost connection, or `None`
+/// when no setting matches (the connection rules report that).
+fn smarthost_setting_sentence(policy: &Policy, judgements: &[Judgement]) -> Option<String> {
+    let judgement = judgements.first()?;
+    let egress = match policy.smarthost.egress_ip {
+        Some(ip) => ip.to_string(),
+        None => "(not given)".to_string(),
+    };
+    match &judgement.matched {
+        SettingMatch::NoSettings => Some(
+            "The policy lists no relay settings, so senders are judged as if a setting allowed \
+             any address."
+                .to_string(),
+        ),
+        SettingMatch::Refused(_) => None,
+        SettingMatch::Matched { setting, reason, .. } => {
+            let name = &policy.relays[*setting].name;
+            let why = match reason {
+                MatchReason::IpRange(_) => {
+                    format!("its allowed IP ranges contain the smarthost egress address {egress}")
+                }
+                MatchReason::Auth(user) => {
+                    format!("it requires SMTP AUTH and the smarthost authenticates as {user}")
+                }
+                MatchReason::Open => "it lists no IP ranges and does not require SMTP AUTH".to_string(),
+                MatchReason::IpUnknown => "the policy gives no smarthost egress address, so its IP \
+                                           ranges are taken to allow the smart host"
+                    .to_string(),
+            };
+            Some(format!(
+                "Relay setting \"{name}\" judges the senders because {why}."
+            ))
+        }
+    }
+}
+
+/// States the order in which relay settings are tried, when the verdicts
+/// of some connections depend on it.
+fn order_sentence(mode: Mode, stats: &crate::replay::model::ConnectionStats) -> Option<String> {
+    let count = &stats.order_dependent;
+    if count.connections == 0 {
+        return None;
+    }
+    let names: Vec<&str> = stats
+        .order_dependent_settings
+        .iter()
+        .map(String::as_str)
+        .collect();
+    let which = match mode {
+        Mode::Smarthost => "The smarthost connection matches".to_string(),
+        Mode::Direct => format!("{} match", count_noun(count.connections, "connection")),
+    };
+    Some(format!(
+        "{which} more than one of the relay settings {}, which differ in allowed senders or TLS. \
+         Google does not document the order in which it tries settings; relayaudit takes the \
+         first in the policy file, so the verdicts of {} ({}) depend on that order.",
+        quoted_list(&names),
+        count_noun(count.messages, "message"),
+        count_noun(count.recipients, "recipient")
+    ))
+}
+
+/// States the `dos.no_connection_reuse` thresholds and where they come from.
+fn reuse_threshold_sentence(policy: &Policy) -> String {
+    let dos = &policy.dos;
+    let from_file = dos
+        .explicit
+        .iter()
+        .any(|key| key == "max_connections_per_minute" || key == "min_messages_per_connection");
+    let source = if from_file {
+        "set in the policy file"
+    } else {
+        "relayaudit's defaults"
+    };
+    format!(
+        "dos.no_connection_reuse warns when one address opens more than {} new connections in a \
+         UTC minute at fewer than {} messages per connection. Google publishes no such \
+         thresholds; these are {source}.",
+        group_thousands(dos.max_connections_per_minute),
+        dos.min_messages_per_connection
+    )
 }

@@ -3,7 +3,7 @@
 
 use crate::replay::model::{CodeSource, Outcome};
 
-/// One sender or limit rule and the reply it produces.
+/// One connection, sender or limit rule and the reply it produces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rule {
     /// Stable id used in verdict rows and stats; empty for [`ACCEPTED`].
@@ -32,6 +32,58 @@ const fn rule(
 
 /// The reply to a recipient that no rule refused or rewrote.
 pub const ACCEPTED: Rule = rule("", Outcome::Accepted, 250, "2.0.0", CodeSource::Documented);
+
+pub const AUTH_WITHOUT_TLS: Rule = rule(
+    "auth.auth_without_tls",
+    Outcome::Rejected,
+    530,
+    "5.7.0",
+    CodeSource::Documented,
+);
+
+pub const IP_NOT_ALLOWED: Rule = rule(
+    "auth.ip_not_allowed",
+    Outcome::Rejected,
+    550,
+    "5.7.0",
+    CodeSource::Documented,
+);
+
+pub const SMTP_AUTH_REQUIRED: Rule = rule(
+    "auth.smtp_auth_required",
+    Outcome::Rejected,
+    530,
+    "5.7.0",
+    CodeSource::Assumed,
+);
+
+pub const TLS_REQUIRED: Rule = rule(
+    "tls.required",
+    Outcome::Rejected,
+    530,
+    "5.7.0",
+    CodeSource::Assumed,
+);
+
+/// Decides rows only when the policy sets `dos.generic_helo_outcome =
+/// "throttled"`; otherwise it is reported as a warning.
+pub const GENERIC_HELO: Rule = rule(
+    "dos.generic_helo",
+    Outcome::Throttled,
+    421,
+    "4.7.0",
+    CodeSource::Documented,
+);
+
+/// Never decides a row: it is reported as a warning. The outcome and reply
+/// are those the relay gives when it acts on the rule.
+pub const NO_CONNECTION_REUSE: Rule = rule(
+    "dos.no_connection_reuse",
+    Outcome::Throttled,
+    421,
+    "4.7.0",
+    CodeSource::Documented,
+);
 
 pub const NOT_REGISTERED_USER: Rule = rule(
     "sender.not_registered_user",
@@ -129,8 +181,15 @@ pub const ORG_RECIPIENTS_10MIN: Rule = rule(
     CodeSource::Documented,
 );
 
-/// Every rule except [`ACCEPTED`], in evaluation order.
-pub const ALL: [Rule; 12] = [
+/// Every rule except [`ACCEPTED`], in evaluation order: the connection
+/// rules decide before any sender or limit rule.
+pub const ALL: [Rule; 18] = [
+    AUTH_WITHOUT_TLS,
+    IP_NOT_ALLOWED,
+    SMTP_AUTH_REQUIRED,
+    TLS_REQUIRED,
+    GENERIC_HELO,
+    NO_CONNECTION_REUSE,
     NOT_REGISTERED_USER,
     NO_GMAIL_LICENCE,
     DOMAIN_NOT_OWNED,
@@ -143,6 +202,16 @@ pub const ALL: [Rule; 12] = [
     USER_RECIPIENTS,
     ORG_RECIPIENTS_DAY,
     ORG_RECIPIENTS_10MIN,
+];
+
+/// The connection rules, which judge a connection before any message on it.
+pub const CONNECTION_RULES: [Rule; 6] = [
+    AUTH_WITHOUT_TLS,
+    IP_NOT_ALLOWED,
+    SMTP_AUTH_REQUIRED,
+    TLS_REQUIRED,
+    GENERIC_HELO,
+    NO_CONNECTION_REUSE,
 ];
 
 /// A rule that decided a verdict row, with the facts shown to the

@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use crate::policy::{
-    Account, AllowedSenders, Limits, Organisation, Policy, RelaySetting, Routing, Smarthost, SourceSettings,
-    Users,
+    Account, AllowedSenders, Dos, Limits, Organisation, Policy, RelaySetting, Routing, Smarthost,
+    SourceSettings, Users,
 };
 use crate::replay::model::{CodeSource, Outcome, Provenance, RelayMessage, ReplayOutput, Verdict};
 use crate::replay::replay;
@@ -72,6 +72,7 @@ fn policy(allowed: AllowedSenders) -> Policy {
             tls: true,
             auth_user: String::new(),
             port: 587,
+            evidence_hosts: vec!["smtp-relay.gmail.com".to_string()],
         },
         limits: limits(),
         routing: Routing {
@@ -79,6 +80,8 @@ fn policy(allowed: AllowedSenders) -> Policy {
             local_domains: Vec::new(),
         },
         sources: BTreeMap::new(),
+        nat: Vec::new(),
+        dos: Dos::defaults(),
     }
 }
 
@@ -112,6 +115,7 @@ fn message(key: &str, at_us: i64, from: &str, recipients: Vec<String>) -> RelayM
         recipients,
         auth_user: String::new(),
         helo: "mail.example.com".to_string(),
+        connection: 0,
         provenance: Provenance {
             source_file: "maillog".to_string(),
             first_line: 1,
@@ -912,20 +916,33 @@ fn setting_chosen_by_auth() {
 }
 
 #[test]
-fn setting_falls_back_to_first() {
+fn no_setting_matches_rejects_everything() {
     let mut policy = three_settings();
     policy.smarthost.egress_ip = Some("203.0.113.5".parse::<IpAddr>().expect("address"));
-    let messages = vec![message("m1", T0, "a@other.org", numbered("a", 1))];
+    let messages = vec![
+        message("m1", T0, "a@other.org", numbered("a", 3)),
+        message("m2", T0 + 1, "user1@example.com", numbered("b", 1)),
+    ];
 
     let output = replay(messages, &policy);
 
-    assert_eq!(output.stats.relay_setting.as_deref(), Some("registered"));
-    assert!(has_assumption(
-        &output,
-        "No relay setting matches the smarthost connection"
-    ));
-    // The "registered" setting judged the sender.
-    assert_eq!(only_row(&output, "m1").rule, "sender.not_registered_user");
+    assert_eq!(output.stats.relay_setting, None);
+    assert_all(&output, "m1", "auth.ip_not_allowed", Outcome::Rejected);
+    assert_all(&output, "m2", "auth.ip_not_allowed", Outcome::Rejected);
+    let row = &rows(&output, "m1")[0];
+    assert_eq!((row.reply_code, row.enhanced_code.as_str()), (550, "5.7.0"));
+    assert_eq!(row.code_source, CodeSource::Documented);
+    assert_eq!(
+        row.detail,
+        "203.0.113.5 is in no allowed IP range of relay settings \"registered\" and \"domain\""
+    );
+    assert_eq!(row.relay_setting, None);
+    assert!(!has_assumption(&output, "Relay setting"));
+    let refused = &output.stats.connections.refused["auth.ip_not_allowed"];
+    assert_eq!(
+        (refused.connections, refused.messages, refused.recipients),
+        (1, 2, 4)
+    );
 }
 
 // Stats and ordering.
@@ -1069,3 +1086,5 @@ fn shuffled_input_same_output() {
     reversed.reverse();
     assert_eq!(replay(reversed, &policy), expected, "reversed input");
 }
+
+mod connection;

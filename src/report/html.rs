@@ -504,19 +504,22 @@ fn json_cell(value: &Value) -> String {
     }
 }
 
-/// Lists `summary.clients` when the replay wrote it. The columns are the
-/// keys of the client objects, so new fields appear without a code change.
+/// Lists `summary.clients` in direct mode; in smarthost mode the one
+/// connection is the MTA's, so no client is listed. The columns are the keys
+/// of the client objects, so new fields appear without a code change.
 fn clients_section(out: &mut String, evidence: &Evidence, facts: &Facts, lang: Lang) {
     let words = lang.words();
     section_start(out, "clients", words.sec_clients);
+    if facts.mode != "direct" {
+        let _ = writeln!(
+            out,
+            "<p data-clients=\"not-applicable\">{}</p>",
+            escape(words.clients_not_applicable)
+        );
+        out.push_str("</section>\n");
+        return;
+    }
     match evidence.summary.get("clients").and_then(Value::as_array) {
-        None if facts.mode != "direct" => {
-            let _ = writeln!(
-                out,
-                "<p data-clients=\"not-applicable\">{}</p>",
-                escape(words.clients_not_applicable)
-            );
-        }
         None => {
             let _ = writeln!(out, "<p>{}</p>", escape(words.clients_none));
         }

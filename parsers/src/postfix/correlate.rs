@@ -63,11 +63,25 @@ struct SessionState {
     record: SessionRecord,
 }
 
+/// The last outbound TLS handshake of one SMTP client process.
+struct OutboundTls {
+    last_seen_us: i64,
+    /// Queue id of the first message delivered after the handshake.
+    first_queue_id: Option<String>,
+    peer_ip: Option<String>,
+    peer_port: Option<u16>,
+    protocol: String,
+    cipher: String,
+}
+
 /// Correlates the Postfix lines of one rotated set.
 #[derive(Default)]
 pub struct Correlator {
     messages: HashMap<String, MessageState>,
     sessions: HashMap<String, SessionState>,
+    /// Outbound TLS handshakes keyed like sessions (`host/program[pid]`),
+    /// for the deliveries that the same process logs next.
+    outbound_tls: HashMap<String, OutboundTls>,
     /// Child queue key (`host/queue_id`) to the message key of the message a
     /// content filter re-injected, for children not seen yet.
     pending_reinjections: HashMap<String, String>,
@@ -106,6 +120,7 @@ impl Correlator {
             tables.sessions.push(state.record);
         }
         self.pending_reinjections.clear();
+        self.outbound_tls.clear();
     }
 
     fn sweep_if_due(&mut self, tables: &mut Tables) {
@@ -145,6 +160,8 @@ impl Correlator {
                 tables.sessions.push(state.record);
             }
         }
+        self.outbound_tls
+            .retain(|_, tls| now - tls.last_seen_us <= SESSION_IDLE_US);
         if self.pending_reinjections.len() > 10_000 {
             // Children that never appeared: the filter's copy went to
             // another host or the log ended. Forget the oldest links.
@@ -347,6 +364,7 @@ impl Correlator {
             }
         }
         let transport = transport_name(at.program);
+        let (tls_protocol, tls_cipher) = self.outbound_tls_for(at, queue_id, &delivery);
         let state = self.message(at, queue_id);
         let (relay_host, relay_port) = match delivery.relay_peer {
             Some(peer) => (peer.name.to_string(), peer.port),
@@ -370,6 +388,8 @@ impl Correlator {
             delay_s: delivery.delay,
             delays: delivery.delays.map(str::to_string),
             conn_use: delivery.conn_use,
+            tls_protocol,
+            tls_cipher,
             reinjected_as,
             provenance: Provenance {
                 source_file: at.source_file.to_string(),
@@ -377,6 +397,39 @@ impl Correlator {
                 last_line: at.line,
             },
         });
+    }
+
+    /// Returns the protocol and cipher of the TLS handshake that this
+    /// process logged last, if the delivery of `queue_id` went over it. It
+    /// did when the address and port match and the delivery is the first
+    /// message after the handshake or uses a reused connection (`conn_use=`
+    /// 2 or more).
+    fn outbound_tls_for(
+        &mut self,
+        at: LineRef<'_>,
+        queue_id: &str,
+        delivery: &Delivery<'_>,
+    ) -> (Option<String>, Option<String>) {
+        let Some(peer) = delivery.relay_peer else {
+            return (None, None);
+        };
+        self.session_key_of(at);
+        let Some(tls) = self.outbound_tls.get_mut(self.key.as_str()) else {
+            return (None, None);
+        };
+        if tls.peer_ip.as_deref() != peer.ip || tls.peer_port != peer.port {
+            return (None, None);
+        }
+        let reused = delivery.conn_use.is_some_and(|uses| uses >= 2);
+        match &tls.first_queue_id {
+            None => tls.first_queue_id = Some(queue_id.to_string()),
+            // A new connection for another message, logged without a
+            // handshake of its own: this handshake does not describe it.
+            Some(first) if first != queue_id && !reused => return (None, None),
+            Some(_) => {}
+        }
+        tls.last_seen_us = at.at.utc_us;
+        (Some(tls.protocol.clone()), Some(tls.cipher.clone()))
     }
 
     fn session_key_of(&mut self, at: LineRef<'_>) {
@@ -498,7 +551,19 @@ impl Correlator {
             SessionEvent::Tls(tls) => {
                 if !tls.inbound {
                     // Outbound TLS of the SMTP client: evidence about the
-                    // next hop, not an smtpd session.
+                    // next hop, which the deliveries of this process carry.
+                    self.session_key_of(at);
+                    self.outbound_tls.insert(
+                        self.key.clone(),
+                        OutboundTls {
+                            last_seen_us: at.at.utc_us,
+                            first_queue_id: None,
+                            peer_ip: tls.peer.ip.map(str::to_string),
+                            peer_port: tls.peer.port,
+                            protocol: tls.protocol.to_string(),
+                            cipher: tls.cipher.to_string(),
+                        },
+                    );
                     return;
                 }
                 let state = self.session_for(at, tls.peer);
