@@ -107,6 +107,8 @@ impl OutputDir {
 
 /// Builds `verdicts`. `warnings` lists the warning rule ids of the row's
 /// connection, comma-separated, and is empty when there are none.
+/// `detail_code` and `detail_params` (a JSON object) are the machine-readable
+/// form of the English `detail`.
 pub fn verdicts_batch(rows: &[Verdict]) -> Result<RecordBatch> {
     let it = || rows.iter();
     let client_ips: Vec<Option<String>> = it().map(|r| r.client_ip.map(|ip| ip.to_string())).collect();
@@ -122,6 +124,8 @@ pub fn verdicts_batch(rows: &[Verdict]) -> Result<RecordBatch> {
         .string("enhanced_code", it().map(|r| r.enhanced_code.as_str()))
         .string("code_source", it().map(|r| r.code_source.as_str()))
         .string("detail", it().map(|r| r.detail.as_str()))
+        .string("detail_code", it().map(|r| r.detail_code))
+        .string("detail_params", it().map(|r| r.detail_params.as_str()))
         .string("rewritten_from", it().map(|r| r.rewritten_from.as_str()))
         .string("rewritten_to", it().map(|r| r.rewritten_to.as_str()))
         .opt_u64("counter_value", it().map(|r| r.counter_value))

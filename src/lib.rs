@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod export;
 pub mod input;
+pub mod note;
 pub mod policy;
 pub mod relay_view;
 pub mod replay;

@@ -28,6 +28,9 @@ use crate::replay::model::{
 
 pub use evidence::SmarthostEvidence;
 
+/// The note codes of the findings, one list per module.
+pub(crate) const NOTE_CODES: &[&[&str]] = &[direct::NOTE_CODES, evidence::NOTE_CODES];
+
 /// The relay's view of the logs in one mode: what to replay, and what was
 /// learned on the way.
 #[derive(Debug, Clone)]

@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use crate::cli::InputArgs;
+use crate::note::Note;
 use crate::policy::Policy;
 use crate::relay_view::ViewReport;
 use crate::replay::model::{Peak, ReplayOutput};
@@ -93,8 +94,13 @@ pub fn replay_summary(
         })
         .collect();
     let limits = &policy.limits;
-    let mut assumptions = stats.assumptions.clone();
-    assumptions.extend(policy.describe_assumptions());
+    let assumptions: Vec<Value> = stats
+        .assumptions
+        .iter()
+        .chain(&policy.describe_assumptions())
+        .map(Note::to_json)
+        .collect();
+    let not_judged: Vec<Value> = stats.not_judged.iter().map(Note::to_json).collect();
     json!({
         "lines": line_summary(&tables.counts),
         "messages": {
@@ -122,7 +128,7 @@ pub fn replay_summary(
         "top_senders": top,
         "relay_setting": stats.relay_setting,
         "policy": policy_facts(policy),
-        "not_judged": stats.not_judged,
+        "not_judged": not_judged,
         "assumptions": assumptions,
         "peaks": {
             "user_messages": peak_json(&stats.peaks.user_messages, Some(limits.user_messages_per_day)),
@@ -290,8 +296,8 @@ pub fn terminal_replay(
     }
     if !stats.not_judged.is_empty() {
         let _ = writeln!(out, "not judged with this policy:");
-        for line in &stats.not_judged {
-            let _ = writeln!(out, "  {line}");
+        for note in &stats.not_judged {
+            let _ = writeln!(out, "  {}", note.text);
         }
     }
     if policy.path.is_none() {

@@ -236,9 +236,15 @@ fn smarthost_reuse_warning_on_burst() {
     assert_eq!(warnings[0]["reply_code"], 421);
     assert_eq!(summary["connection"]["busiest_minute"]["new_connections"], 5);
     let assumptions = summary["assumptions"].as_array().expect("assumptions");
-    assert!(assumptions.iter().any(|sentence| sentence.as_str().is_some_and(
-        |text| text.contains("Google publishes no such thresholds; these are set in the policy file")
-    )));
+    let thresholds = assumptions
+        .iter()
+        .find(|note| note["code"] == "reuse_thresholds")
+        .expect("reuse thresholds assumed");
+    assert!(thresholds["text"]
+        .as_str()
+        .expect("text")
+        .contains("Google publishes no such thresholds; these are set in the policy file"));
+    assert_eq!(thresholds["params"]["set_by_policy"], true);
 }
 
 #[test]
@@ -538,11 +544,17 @@ fn generic_helo_each_form() {
     let not_judged = summary["connection"]["not_judged"]
         .as_array()
         .expect("not_judged");
+    let helo = not_judged
+        .iter()
+        .find(|note| note["code"] == "helo_unknown")
+        .unwrap_or_else(|| panic!("no helo_unknown in {not_judged:?}"));
     assert!(
-        not_judged.iter().any(|line| line.as_str().is_some_and(|text| text
-            .starts_with("dos.generic_helo: the HELO name is unknown for 1 connection carrying 1 message"))),
-        "{not_judged:?}"
+        helo["text"].as_str().is_some_and(|text| text
+            .starts_with("dos.generic_helo: the HELO name is unknown for 1 connection carrying 1 message")),
+        "{helo}"
     );
+    assert_eq!(helo["params"]["connections"], 1);
+    assert_eq!(helo["params"]["messages"], 1);
 }
 
 #[test]

@@ -160,6 +160,26 @@ fn sample_replay_tables_and_verdicts() {
         ("rejected", "sender.domain_not_owned")
     );
     assert_eq!(verdict_of("ivan@slow.example.org"), ("accepted", ""));
+    // Each detail has a stable code and its parameters beside the English.
+    let details = strings(&verdicts, "detail");
+    let detail_codes = strings(&verdicts, "detail_code");
+    let detail_params = strings(&verdicts, "detail_params");
+    let detail_of = |recipient: &str| {
+        let row = (0..verdicts.num_rows())
+            .find(|&i| recipients.value(i) == recipient)
+            .unwrap_or_else(|| panic!("no verdict for {recipient}"));
+        (
+            details.value(row),
+            detail_codes.value(row),
+            detail_params.value(row),
+        )
+    };
+    let (_, code, params) = detail_of("gina@partner.example.net");
+    assert_eq!(code, "sender_domain_not_owned");
+    let params: serde_json::Value = serde_json::from_str(params).expect("params are JSON");
+    assert_eq!(params["domain"], "printer.local");
+    assert_eq!(params["sender_kind"], "address");
+    assert_eq!(detail_of("dana@customer.example.net"), ("", "", "{}"));
     // Local mail (root) and the content filter hop never reach the relay.
     assert!(!(0..verdicts.num_rows()).any(|i| recipients.value(i).starts_with("root")));
     assert_eq!(

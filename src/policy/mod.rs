@@ -24,6 +24,9 @@ use std::path::Path;
 
 pub use error::{Location, PolicyError};
 
+/// The note codes of the policy modules, one list per module.
+pub(crate) const NOTE_CODES: &[&[&str]] = &[assumptions::NOTE_CODES];
+
 /// Reads and checks the policy file at `path`. A relative `organisation.users`
 /// path starts from the policy file's folder.
 pub fn load(path: &Path) -> Result<Policy, PolicyError> {

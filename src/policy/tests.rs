@@ -270,8 +270,9 @@ fn full_example_round_trip() {
     assert_eq!(policy, expected);
 
     let assumptions = policy.describe_assumptions();
+    let texts: Vec<&str> = assumptions.iter().map(|note| note.text.as_str()).collect();
     assert_eq!(
-        assumptions,
+        texts,
         vec![
             "limits.user_messages_per_day = 5,000 is set by the policy file in place of \
              Google's documented 10,000.",
@@ -770,8 +771,13 @@ fn trial_and_unpaid_need_per_user_limits() {
         let policy = parse_ok(&both_set);
         assert_eq!(policy.organisation.account, account);
         assert_eq!(policy.limits.user_messages_per_day, 500);
+        let texts: Vec<String> = policy
+            .describe_assumptions()
+            .into_iter()
+            .map(|note| note.text)
+            .collect();
         assert_eq!(
-            policy.describe_assumptions(),
+            texts,
             vec![
                 format!(
                     "limits.user_messages_per_day = 500 is set by the policy file, because \
@@ -935,8 +941,10 @@ fn sources_overrides_and_defaults() {
         .map(|(name, settings)| (name.as_str(), settings.recipients_per_transaction))
         .collect();
     assert_eq!(per_source, vec![("domino", 25), ("postfix", 0), ("qmail", 1)]);
+    let notes = policy.describe_assumptions();
+    let texts: Vec<&str> = notes.iter().map(|note| note.text.as_str()).collect();
     assert_eq!(
-        policy.describe_assumptions(),
+        texts,
         vec![
             "sources.domino.recipients_per_transaction = 25 is set by the policy file in place \
              of the domino default of 0 (no cap).",

@@ -24,8 +24,10 @@ use std::net::IpAddr;
 
 use relayaudit_parsers::records::COUNTER_NAMES;
 use relayaudit_parsers::{MessageRecord, SessionRecord, Tables};
+use serde_json::json;
 
 use super::{relay_message_with, RelayView, Selected, ViewCounts, ViewReport};
+use crate::note::Note;
 use crate::policy::Policy;
 use crate::replay::model::{ConnectionSample, Finding, Mode, Provenance, RelayConnection, ReplayInput};
 use crate::replay::text::count_noun;
@@ -34,6 +36,9 @@ use crate::replay::text::count_noun;
 const MAX_REINJECTION_HOPS: usize = 8;
 /// Most private addresses named in the finding about missing NAT entries.
 const LISTED_ADDRESSES: usize = 5;
+
+/// Codes of the findings this module writes.
+pub(crate) const NOTE_CODES: &[&str] = &["private_address_without_nat"];
 
 pub(super) fn direct_view(
     tables: &Tables,
@@ -237,15 +242,20 @@ fn untranslated_private_addresses(
     if found.len() > LISTED_ADDRESSES {
         listed.push(format!("and {} more", found.len() - LISTED_ADDRESSES));
     }
+    let params = json!({
+        "addresses": found.keys().take(LISTED_ADDRESSES).map(IpAddr::to_string).collect::<Vec<_>>(),
+        "clients": found.len(),
+        "messages": total,
+    });
+    let text = format!(
+        "private client addresses that no [[nat]] entry translates: {} ({}, {}); the relay never \
+         sees such an address, so add [[nat]] entries for them",
+        listed.join(", "),
+        count_noun(found.len() as u64, "client"),
+        count_noun(total, "relay-bound message")
+    );
     Some(Finding {
-        code: "private_address_without_nat",
-        detail: format!(
-            "private client addresses that no [[nat]] entry translates: {} ({}, {}); the relay \
-             never sees such an address, so add [[nat]] entries for them",
-            listed.join(", "),
-            count_noun(found.len() as u64, "client"),
-            count_noun(total, "relay-bound message")
-        ),
+        note: Note::new("private_address_without_nat", params, text),
         example: Some(example),
     })
 }

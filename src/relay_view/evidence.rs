@@ -17,13 +17,26 @@
 use std::collections::BTreeMap;
 
 use relayaudit_parsers::{DeliveryRecord, Tables};
+use serde_json::{json, Value};
 
+use crate::note::Note;
 use crate::policy::Policy;
 use crate::replay::model::{Finding, Provenance};
 use crate::replay::text::count_noun;
 
 /// Port on which Google documents TLS (STARTTLS) for the relay.
 const TLS_PORT: u16 = 587;
+
+/// Codes of the findings this module writes.
+pub(crate) const NOTE_CODES: &[&str] = &[
+    "tls_port_undocumented",
+    "port_conflict",
+    "tls_conflict",
+    "tls_unverified",
+    "auth_conflict",
+    "auth_failed",
+    "relay_denied",
+];
 
 /// Counts of the deliveries to today's smart host, and an example line of
 /// each kind of evidence.
@@ -151,119 +164,162 @@ pub(crate) fn findings(evidence: &SmarthostEvidence, policy: &Policy) -> Vec<Fin
     let smarthost = &policy.smarthost;
     let hosts = evidence.hosts_text();
     let mut findings = Vec::new();
+    // Parameters of a finding about `count` delivery attempts to the hosts,
+    // with `extra` parameters added.
+    let about_attempts = |count: u64, extra: Value| {
+        let mut params = json!({ "hosts": evidence.hosts, "attempts": count });
+        if let (Some(params), Value::Object(extra)) = (params.as_object_mut(), extra) {
+            params.extend(extra);
+        }
+        params
+    };
 
     if smarthost.tls && smarthost.port != TLS_PORT {
-        findings.push(Finding {
-            code: "tls_port_undocumented",
-            detail: format!(
+        findings.push(finding(
+            "tls_port_undocumented",
+            json!({ "port": smarthost.port, "tls_port": TLS_PORT }),
+            format!(
                 "the policy says TLS on port {}, but Google documents TLS (STARTTLS) on port {TLS_PORT} \
                  only; the replay still takes the connection as TLS",
                 smarthost.port
             ),
-            example: None,
-        });
+            None,
+        ));
     }
 
-    let other_ports: Vec<String> = evidence
+    let other_ports: Vec<(u16, u64)> = evidence
         .ports
         .iter()
         .filter(|(port, _)| **port != smarthost.port)
-        .map(|(port, count)| format!("{} to port {port}", attempts(*count)))
+        .map(|(port, count)| (*port, *count))
         .collect();
     if !other_ports.is_empty() {
-        findings.push(Finding {
-            code: "port_conflict",
-            detail: format!(
+        let phrases: Vec<String> = other_ports
+            .iter()
+            .map(|(port, count)| format!("{} to port {port}", attempts(*count)))
+            .collect();
+        let ports: Vec<Value> = other_ports
+            .iter()
+            .map(|(port, count)| json!({ "port": port, "attempts": count }))
+            .collect();
+        findings.push(finding(
+            "port_conflict",
+            json!({ "hosts": evidence.hosts, "port": smarthost.port, "other_ports": ports }),
+            format!(
                 "the policy says port {}, but the logs show {} of {hosts}",
                 smarthost.port,
-                other_ports.join(" and ")
+                phrases.join(" and ")
             ),
-            example: evidence.example_of("port_conflict"),
-        });
+            evidence.example_of("port_conflict"),
+        ));
     }
 
     if smarthost.tls {
         if evidence.starttls_demanded > 0 {
-            findings.push(Finding {
-                code: "tls_conflict",
-                detail: format!(
+            findings.push(finding(
+                "tls_conflict",
+                about_attempts(
+                    evidence.starttls_demanded,
+                    json!({ "policy_tls": true, "evidence": "starttls_demanded" }),
+                ),
+                format!(
                     "the policy says TLS, but {hosts} answered {} with \"Must issue a STARTTLS \
                      command first\", so the MTA sent in plain text",
                     attempts(evidence.starttls_demanded)
                 ),
-                example: evidence.example_of("starttls_demanded"),
-            });
+                evidence.example_of("starttls_demanded"),
+            ));
         } else if evidence.no_handshake > 0 && evidence.client_tls_logged {
-            findings.push(Finding {
-                code: "tls_conflict",
-                detail: format!(
+            findings.push(finding(
+                "tls_conflict",
+                about_attempts(
+                    evidence.no_handshake,
+                    json!({ "policy_tls": true, "evidence": "no_handshake" }),
+                ),
+                format!(
                     "the policy says TLS, but {} on new connections to {hosts} show no TLS \
                      handshake while the log shows the SMTP client's handshakes with other peers",
                     attempts(evidence.no_handshake)
                 ),
-                example: evidence.example_of("no_handshake"),
-            });
+                evidence.example_of("no_handshake"),
+            ));
         } else if evidence.deliveries > 0 && !evidence.client_tls_logged {
-            findings.push(Finding {
-                code: "tls_unverified",
-                detail: format!(
+            findings.push(finding(
+                "tls_unverified",
+                json!({ "hosts": evidence.hosts }),
+                format!(
                     "the logs show no TLS handshake of the SMTP client at all, so TLS to {hosts} \
                      cannot be checked; Postfix logs it with smtp_tls_loglevel = 1 or more"
                 ),
-                example: None,
-            });
+                None,
+            ));
         }
     } else if evidence.tls > 0 {
-        findings.push(Finding {
-            code: "tls_conflict",
-            detail: format!(
+        findings.push(finding(
+            "tls_conflict",
+            about_attempts(
+                evidence.tls,
+                json!({ "policy_tls": false, "evidence": "tls_seen" }),
+            ),
+            format!(
                 "the policy says no TLS, but {} to {hosts} went over TLS",
                 attempts(evidence.tls)
             ),
-            example: evidence.example_of("tls_seen"),
-        });
+            evidence.example_of("tls_seen"),
+        ));
     }
 
     if evidence.auth_failures > 0 {
-        let (code, detail) = if smarthost.auth_user.is_empty() {
-            (
+        let example = evidence.example_of("auth_failure");
+        findings.push(if smarthost.auth_user.is_empty() {
+            finding(
                 "auth_conflict",
+                about_attempts(evidence.auth_failures, json!({})),
                 format!(
                     "the policy gives no auth_user, but the logs show the MTA trying SMTP AUTH with \
                      {hosts} ({} failed)",
                     attempts(evidence.auth_failures)
                 ),
+                example,
             )
         } else {
-            (
+            finding(
                 "auth_failed",
+                about_attempts(
+                    evidence.auth_failures,
+                    json!({ "auth_user": smarthost.auth_user }),
+                ),
                 format!(
                     "{hosts} refused SMTP AUTH for {}; the replay still takes the smarthost as \
                      authenticated as {}",
                     attempts(evidence.auth_failures),
                     smarthost.auth_user
                 ),
+                example,
             )
-        };
-        findings.push(Finding {
-            code,
-            detail,
-            example: evidence.example_of("auth_failure"),
         });
     }
 
     if evidence.relay_denied > 0 {
-        findings.push(Finding {
-            code: "relay_denied",
-            detail: format!(
+        findings.push(finding(
+            "relay_denied",
+            about_attempts(evidence.relay_denied, json!({})),
+            format!(
                 "{hosts} already answered {} with \"Mail relay denied\" or \"Invalid credentials for \
                  relay\"; check the allowed IP ranges and smarthost.egress_ip",
                 attempts(evidence.relay_denied)
             ),
-            example: evidence.example_of("relay_denied"),
-        });
+            evidence.example_of("relay_denied"),
+        ));
     }
     findings
+}
+
+fn finding(code: &'static str, params: Value, text: String, example: Option<Provenance>) -> Finding {
+    Finding {
+        note: Note::new(code, params, text),
+        example,
+    }
 }
 
 fn attempts(count: u64) -> String {
@@ -298,7 +354,7 @@ mod tests {
     }
 
     fn codes(findings: &[Finding]) -> Vec<&'static str> {
-        findings.iter().map(|finding| finding.code).collect()
+        findings.iter().map(|finding| finding.note.code).collect()
     }
 
     #[test]
@@ -361,7 +417,7 @@ mod tests {
         let evidence = gather(&tables(vec![refused]), &policy);
         let found = findings(&evidence, &policy);
         assert_eq!(codes(&found), ["tls_conflict"]);
-        assert!(found[0].detail.contains("Must issue a STARTTLS command first"));
+        assert!(found[0].note.text.contains("Must issue a STARTTLS command first"));
     }
 
     #[test]
@@ -392,7 +448,7 @@ mod tests {
         let found = findings(&evidence, &policy);
         assert_eq!(codes(&found), ["port_conflict", "auth_failed", "relay_denied"]);
         assert_eq!(
-            found[0].detail,
+            found[0].note.text,
             "the policy says port 587, but the logs show 1 delivery attempt to port 25 of \
              smtp-relay.gmail.com"
         );

@@ -7,11 +7,17 @@
 //! `dos.no_connection_reuse` depends on many connections at once and is
 //! judged in `reuse`.
 
+use serde_json::json;
+
+use crate::note::Note;
 use crate::policy::{HeloAction, Policy};
 use crate::replay::helo::generic_helo;
 use crate::replay::model::RelayConnection;
 use crate::replay::rules::{Decision, AUTH_WITHOUT_TLS, GENERIC_HELO, TLS_REQUIRED};
 use crate::replay::setting::{match_setting, MatchReason, SettingMatch};
+
+/// Codes of the refusal and warning details this module writes.
+pub(crate) const NOTE_CODES: &[&str] = &["auth_without_tls", "tls_required_plain_text", "generic_helo"];
 
 /// The connection rules' judgement of one connection.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,7 +26,7 @@ pub(crate) struct Judgement {
     /// Refuses every recipient on the connection.
     pub(crate) refusal: Option<Decision>,
     /// Detail of a `dos.generic_helo` warning.
-    pub(crate) helo_warning: Option<String>,
+    pub(crate) helo_warning: Option<Note>,
     pub(crate) unknown: UnknownFacts,
 }
 
@@ -79,9 +85,13 @@ pub(crate) fn judge_connection(connection: &RelayConnection, policy: &Policy) ->
 
     let mut refusal = None;
     if auth_without_tls {
-        let detail = "the client tried SMTP AUTH on a plain-text connection, and the relay offers \
-                      AUTH only after STARTTLS"
-            .to_string();
+        let detail = Note::new(
+            "auth_without_tls",
+            json!({}),
+            "the client tried SMTP AUTH on a plain-text connection, and the relay offers AUTH \
+             only after STARTTLS"
+                .to_string(),
+        );
         refusal = Some(Decision::new(AUTH_WITHOUT_TLS, detail));
     }
     match &matched {
@@ -93,9 +103,13 @@ pub(crate) fn judge_connection(connection: &RelayConnection, policy: &Policy) ->
             if setting.require_tls {
                 match connection.tls {
                     Some(false) => {
-                        let detail = format!(
-                            "relay setting \"{}\" requires TLS, and the connection is plain text",
-                            setting.name
+                        let detail = Note::new(
+                            "tls_required_plain_text",
+                            json!({ "setting": setting.name }),
+                            format!(
+                                "relay setting \"{}\" requires TLS, and the connection is plain text",
+                                setting.name
+                            ),
                         );
                         refusal = refusal.or_else(|| Some(Decision::new(TLS_REQUIRED, detail)));
                     }
@@ -112,7 +126,11 @@ pub(crate) fn judge_connection(connection: &RelayConnection, policy: &Policy) ->
         None => unknown.helo = true,
         Some(name) => {
             if let Some(form) = generic_helo(name, &policy.dos.generic_helo_names) {
-                let detail = format!("HELO name \"{name}\" is {}", form.describe());
+                let detail = Note::new(
+                    "generic_helo",
+                    json!({ "helo": name, "form": form.key() }),
+                    format!("HELO name \"{name}\" is {}", form.describe()),
+                );
                 match policy.dos.generic_helo {
                     HeloAction::Throttled => {
                         refusal = refusal.or_else(|| Some(Decision::new(GENERIC_HELO, detail)));
@@ -222,10 +240,9 @@ mod tests {
         let mut policy = policy_with(vec![setting(&["192.0.2.0/24"], false, false)]);
         let warned = judge_connection(&connection(Some(true), None, Some("localhost")), &policy);
         assert_eq!(refused_by(&warned), None);
-        assert_eq!(
-            warned.helo_warning.as_deref(),
-            Some("HELO name \"localhost\" is a localhost name")
-        );
+        let warning = warned.helo_warning.as_ref().expect("a warning");
+        assert_eq!(warning.text, "HELO name \"localhost\" is a localhost name");
+        assert_eq!(warning.params, r#"{"form":"localhost","helo":"localhost"}"#);
 
         policy.dos.generic_helo = HeloAction::Throttled;
         let throttled = judge_connection(&connection(Some(true), None, Some("[192.0.2.10]")), &policy);

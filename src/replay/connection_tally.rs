@@ -3,15 +3,39 @@
 
 use std::collections::BTreeMap;
 
+use serde_json::{json, Value};
+
+use crate::note::Note;
 use crate::policy::Policy;
 use crate::replay::connection::Judgement;
 use crate::replay::model::{
     ClientSummary, ConnectionStats, ConnectionVerdict, Mode, RelayConnection, RuleCount,
 };
 use crate::replay::reuse::ReuseCheck;
-use crate::replay::rules::{ACCEPTED, ALL, GENERIC_HELO, NO_CONNECTION_REUSE};
+use crate::replay::rules::{
+    ACCEPTED, ALL, AUTH_WITHOUT_TLS, GENERIC_HELO, IP_NOT_ALLOWED, NO_CONNECTION_REUSE, SMTP_AUTH_REQUIRED,
+    TLS_REQUIRED,
+};
 use crate::replay::setting::{MatchReason, SettingMatch};
 use crate::replay::text::count_noun;
+
+/// Codes of the notes this module writes: how an accepted connection
+/// matched its setting, then the reasons in `not_judged`.
+pub(crate) const NOTE_CODES: &[&str] = &[
+    "no_relay_settings_listed",
+    "setting_matched_by_range",
+    "setting_matched_by_auth",
+    "setting_open",
+    "setting_address_unknown",
+    "connection_rules_without_settings",
+    "open_setting_accepts_all",
+    "egress_ip_missing",
+    "client_address_unknown",
+    "tls_unknown",
+    "smarthost_helo_missing",
+    "helo_unknown",
+    "reuse_unmeasured",
+];
 
 /// Messages, recipients and warnings of one connection.
 #[derive(Debug, Default, Clone)]
@@ -31,7 +55,7 @@ pub(crate) struct MessageOnConnection<'a> {
     /// Rule of the first refused recipient, if any was refused.
     pub(crate) first_refusal: Option<&'static str>,
     /// Warning rules with their details.
-    pub(crate) warnings: &'a [(&'static str, String)],
+    pub(crate) warnings: &'a [(&'static str, Note)],
 }
 
 /// Running counts of the connection rules.
@@ -39,7 +63,7 @@ pub(crate) struct MessageOnConnection<'a> {
 pub(crate) struct ConnectionTally {
     per_connection: Vec<PerConnection>,
     /// Detail of the first message that got each warning.
-    warning_examples: BTreeMap<&'static str, String>,
+    warning_examples: BTreeMap<&'static str, Note>,
     messages_by_setting: BTreeMap<String, u64>,
 }
 
@@ -121,7 +145,12 @@ impl ConnectionTally {
             } = &judgement.matched
             {
                 if !also_matching.is_empty() {
-                    add_count(&mut stats.order_dependent, tally.messages, tally.recipients, "");
+                    add_count(
+                        &mut stats.order_dependent,
+                        tally.messages,
+                        tally.recipients,
+                        &Note::default(),
+                    );
                     order_settings.push(*setting);
                     order_settings.extend(also_matching);
                 }
@@ -144,23 +173,23 @@ impl ConnectionTally {
         (verdicts, stats)
     }
 
-    fn warning_example(&self, rule: &'static str, judgement: &Judgement) -> String {
+    fn warning_example(&self, rule: &'static str, judgement: &Judgement) -> Note {
         if let Some(example) = self.warning_examples.get(rule) {
             return example.clone();
         }
         if rule == GENERIC_HELO.id {
             return judgement.helo_warning.clone().unwrap_or_default();
         }
-        String::new()
+        Note::default()
     }
 }
 
-fn add_count(count: &mut RuleCount, messages: u64, recipients: u64, detail: &str) {
+fn add_count(count: &mut RuleCount, messages: u64, recipients: u64, detail: &Note) {
     count.connections += 1;
     count.messages += messages;
     count.recipients += recipients;
-    if count.example.is_empty() {
-        count.example = detail.to_string();
+    if count.example.text.is_empty() {
+        count.example = detail.clone();
     }
 }
 
@@ -202,6 +231,11 @@ fn connection_verdict(
         Some(refusal) => (refusal.rule, refusal.detail.clone()),
         None => (ACCEPTED, match_detail(judgement, policy)),
     };
+    let Note {
+        code: detail_code,
+        params: detail_params,
+        text: detail,
+    } = detail;
     ConnectionVerdict {
         key: connection.key.clone(),
         client_ip: connection.client_ip,
@@ -210,6 +244,8 @@ fn connection_verdict(
         reply_code: rule.reply_code,
         enhanced_code: rule.enhanced_code,
         detail,
+        detail_code,
+        detail_params,
         relay_setting,
         warnings,
         messages: tally.messages,
@@ -218,67 +254,119 @@ fn connection_verdict(
 }
 
 /// Describes how an accepted connection matched its setting.
-fn match_detail(judgement: &Judgement, policy: &Policy) -> String {
+fn match_detail(judgement: &Judgement, policy: &Policy) -> Note {
     match &judgement.matched {
-        SettingMatch::NoSettings => "the policy lists no relay settings".to_string(),
+        SettingMatch::NoSettings => Note::new(
+            "no_relay_settings_listed",
+            json!({}),
+            "the policy lists no relay settings".to_string(),
+        ),
         SettingMatch::Refused(decision) => decision.detail.clone(),
         SettingMatch::Matched { setting, reason, .. } => {
             let name = &policy.relays[*setting].name;
             match reason {
-                MatchReason::IpRange(range) => {
-                    format!("relay setting \"{name}\" allows the address (range {range})")
-                }
-                MatchReason::Auth(user) => {
-                    format!("relay setting \"{name}\" accepts SMTP AUTH as {user}")
-                }
-                MatchReason::Open => {
-                    format!("relay setting \"{name}\" lists no IP ranges and does not require SMTP AUTH")
-                }
-                MatchReason::IpUnknown => {
-                    format!("relay setting \"{name}\" is taken to allow the address, which is unknown")
-                }
+                MatchReason::IpRange(range) => Note::new(
+                    "setting_matched_by_range",
+                    json!({ "setting": name, "range": range.to_string() }),
+                    format!("relay setting \"{name}\" allows the address (range {range})"),
+                ),
+                MatchReason::Auth(user) => Note::new(
+                    "setting_matched_by_auth",
+                    json!({ "setting": name, "auth_user": user }),
+                    format!("relay setting \"{name}\" accepts SMTP AUTH as {user}"),
+                ),
+                MatchReason::Open => Note::new(
+                    "setting_open",
+                    json!({ "setting": name }),
+                    format!("relay setting \"{name}\" lists no IP ranges and does not require SMTP AUTH"),
+                ),
+                MatchReason::IpUnknown => Note::new(
+                    "setting_address_unknown",
+                    json!({ "setting": name }),
+                    format!("relay setting \"{name}\" is taken to allow the address, which is unknown"),
+                ),
             }
         }
     }
 }
 
-/// Lists, as `rule id: reason`, the connection rules that some connections
-/// lack the facts to judge, with how many connections and messages that
-/// leaves unjudged.
+/// Connections and the messages they carried that a rule could not be
+/// judged for.
+#[derive(Debug, Clone, Copy)]
+struct Scope {
+    mode: Mode,
+    connections: u64,
+    messages: u64,
+}
+
+impl Scope {
+    /// Phrases the scope: `N messages` in smarthost mode, where there is
+    /// one connection, and `N connections carrying M messages` in direct
+    /// mode.
+    fn phrase(self) -> String {
+        match self.mode {
+            Mode::Smarthost => count_noun(self.messages, "message"),
+            Mode::Direct => format!(
+                "{} carrying {}",
+                count_noun(self.connections, "connection"),
+                count_noun(self.messages, "message")
+            ),
+        }
+    }
+
+    /// Adds the scope to the parameters of a note. Smarthost mode has one
+    /// connection, so only the messages are given.
+    fn add_to(self, params: &mut Value) {
+        params["messages"] = json!(self.messages);
+        if self.mode == Mode::Direct {
+            params["connections"] = json!(self.connections);
+        }
+    }
+}
+
+/// Builds a note reading `rule, rule: reason` that names `rules` in its
+/// `rules` parameter, with the scope when one is given.
+fn not_judged_note(code: &'static str, rules: &[&str], scope: Option<Scope>, reason: String) -> Note {
+    let mut params = json!({ "rules": rules });
+    if let Some(scope) = scope {
+        scope.add_to(&mut params);
+    }
+    Note::new(code, params, format!("{}: {reason}", rules.join(", ")))
+}
+
+/// Lists, as notes reading `rule id: reason`, the connection rules that
+/// some connections lack the facts to judge, with how many connections and
+/// messages that leaves unjudged.
 fn not_judged(
     mode: Mode,
     connections: &[RelayConnection],
     judgements: &[Judgement],
     tallies: &[PerConnection],
     policy: &Policy,
-) -> Vec<String> {
-    let mut lines = Vec::new();
+) -> Vec<Note> {
+    let mut notes = Vec::new();
     if policy.relays.is_empty() {
-        lines.push(
-            "auth.ip_not_allowed, auth.smtp_auth_required, tls.required: the policy lists no \
-             relay settings"
-                .to_string(),
-        );
+        notes.push(not_judged_note(
+            "connection_rules_without_settings",
+            &[IP_NOT_ALLOWED.id, SMTP_AUTH_REQUIRED.id, TLS_REQUIRED.id],
+            None,
+            "the policy lists no relay settings".to_string(),
+        ));
     }
 
     let count_where = |flag: &dyn Fn(&Judgement) -> bool| {
-        let mut connections_count = 0u64;
-        let mut messages = 0u64;
+        let mut scope = Scope {
+            mode,
+            connections: 0,
+            messages: 0,
+        };
         for (judgement, tally) in judgements.iter().zip(tallies) {
             if flag(judgement) {
-                connections_count += 1;
-                messages += tally.messages;
+                scope.connections += 1;
+                scope.messages += tally.messages;
             }
         }
-        (connections_count, messages)
-    };
-    let scope = |(connections_count, messages): (u64, u64)| match mode {
-        Mode::Smarthost => format!("for {}", count_noun(messages, "message")),
-        Mode::Direct => format!(
-            "for {} carrying {}",
-            count_noun(connections_count, "connection"),
-            count_noun(messages, "message")
-        ),
+        scope
     };
 
     let open = count_where(&|judgement| {
@@ -290,51 +378,81 @@ fn not_judged(
             }
         )
     });
-    if open.0 > 0 {
-        lines.push(format!(
-            "auth.ip_not_allowed, auth.smtp_auth_required: the matched relay setting lists no IP \
-             ranges and does not require SMTP AUTH, so it accepts every connection ({})",
-            scope(open).trim_start_matches("for ")
+    if open.connections > 0 {
+        notes.push(not_judged_note(
+            "open_setting_accepts_all",
+            &[IP_NOT_ALLOWED.id, SMTP_AUTH_REQUIRED.id],
+            Some(open),
+            format!(
+                "the matched relay setting lists no IP ranges and does not require SMTP AUTH, so \
+                 it accepts every connection ({})",
+                open.phrase()
+            ),
         ));
     }
     let address = count_where(&|judgement| judgement.unknown.address);
-    if address.0 > 0 {
-        let reason = match mode {
-            Mode::Smarthost => "the policy gives no smarthost.egress_ip".to_string(),
-            Mode::Direct => format!("the client address is unknown {}", scope(address)),
-        };
-        lines.push(format!("auth.ip_not_allowed: {reason}"));
+    if address.connections > 0 {
+        notes.push(match mode {
+            Mode::Smarthost => not_judged_note(
+                "egress_ip_missing",
+                &[IP_NOT_ALLOWED.id],
+                None,
+                "the policy gives no smarthost.egress_ip".to_string(),
+            ),
+            Mode::Direct => not_judged_note(
+                "client_address_unknown",
+                &[IP_NOT_ALLOWED.id],
+                Some(address),
+                format!("the client address is unknown for {}", address.phrase()),
+            ),
+        });
     }
     let tls = count_where(&|judgement| judgement.unknown.tls);
-    if tls.0 > 0 {
-        lines.push(format!(
-            "tls.required, auth.auth_without_tls: the logs do not show whether TLS was used {}",
-            scope(tls)
+    if tls.connections > 0 {
+        notes.push(not_judged_note(
+            "tls_unknown",
+            &[TLS_REQUIRED.id, AUTH_WITHOUT_TLS.id],
+            Some(tls),
+            format!("the logs do not show whether TLS was used for {}", tls.phrase()),
         ));
     }
     let helo = count_where(&|judgement| judgement.unknown.helo);
-    if helo.0 > 0 {
-        let reason = match mode {
-            Mode::Smarthost => "the policy gives no smarthost.helo".to_string(),
-            Mode::Direct => format!(
-                "the HELO name is unknown {}, because Postfix logs it only in reject lines",
-                scope(helo)
+    if helo.connections > 0 {
+        notes.push(match mode {
+            Mode::Smarthost => not_judged_note(
+                "smarthost_helo_missing",
+                &[GENERIC_HELO.id],
+                None,
+                "the policy gives no smarthost.helo".to_string(),
             ),
-        };
-        lines.push(format!("dos.generic_helo: {reason}"));
+            Mode::Direct => not_judged_note(
+                "helo_unknown",
+                &[GENERIC_HELO.id],
+                Some(helo),
+                format!(
+                    "the HELO name is unknown for {}, because Postfix logs it only in reject lines",
+                    helo.phrase()
+                ),
+            ),
+        });
     }
     let unmeasured = connections
         .iter()
         .zip(tallies)
         .filter(|(connection, tally)| connection.reuse_stream.is_none() && tally.messages > 0)
-        .count();
+        .count() as u64;
     if unmeasured > 0 && mode == Mode::Direct {
-        lines.push(format!(
-            "dos.no_connection_reuse: {} with messages have no known address or connect time",
-            count_noun(unmeasured as u64, "connection")
+        notes.push(Note::new(
+            "reuse_unmeasured",
+            json!({ "rules": [NO_CONNECTION_REUSE.id], "connections": unmeasured }),
+            format!(
+                "{}: {} with messages have no known address or connect time",
+                NO_CONNECTION_REUSE.id,
+                count_noun(unmeasured, "connection")
+            ),
         ));
     }
-    lines
+    notes
 }
 
 /// Groups direct-mode connections by the address the logs show and returns

@@ -21,6 +21,18 @@ pub(crate) enum GenericHelo {
 }
 
 impl GenericHelo {
+    /// Names the form for the `form` parameter of a note.
+    pub(crate) fn key(self) -> &'static str {
+        match self {
+            GenericHelo::Empty => "empty",
+            GenericHelo::Localhost => "localhost",
+            GenericHelo::IpLiteral => "ip_literal",
+            GenericHelo::RelayName => "relay_name",
+            GenericHelo::Listed => "listed",
+            GenericHelo::NoDot => "no_dot",
+        }
+    }
+
     /// Describes the form for a verdict detail.
     pub(crate) fn describe(self) -> &'static str {
         match self {

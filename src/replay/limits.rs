@@ -8,6 +8,9 @@
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
 
+use serde_json::json;
+
+use crate::note::Note;
 use crate::policy::Limits;
 use crate::replay::model::{Peak, Peaks, RelayMessage};
 use crate::replay::rules::{
@@ -17,6 +20,15 @@ use crate::replay::rules::{
 use crate::replay::text::{describe_window, group_thousands};
 use crate::replay::window::{window_cutoff, SumWindow, UniqueWindow};
 
+/// Codes of the verdict details this module writes.
+pub(crate) const NOTE_CODES: &[&str] = &[
+    "message_too_large",
+    "transaction_recipient_over_limit",
+    "user_messages_over_limit",
+    "user_recipients_over_limit",
+    "org_recipients_over_limit",
+];
+
 /// Returns `limit.message_size` when the message is larger than the limit.
 /// A message of unknown size is not checked.
 pub(crate) fn check_message_size(limits: &Limits, size_bytes: Option<u64>) -> Option<Decision> {
@@ -24,10 +36,14 @@ pub(crate) fn check_message_size(limits: &Limits, size_bytes: Option<u64>) -> Op
     if size <= limits.max_message_bytes {
         return None;
     }
-    let detail = format!(
-        "message of {} bytes is larger than the limit of {} bytes",
-        group_thousands(size),
-        group_thousands(limits.max_message_bytes)
+    let detail = Note::new(
+        "message_too_large",
+        json!({ "size_bytes": size, "limit_bytes": limits.max_message_bytes }),
+        format!(
+            "message of {} bytes is larger than the limit of {} bytes",
+            group_thousands(size),
+            group_thousands(limits.max_message_bytes)
+        ),
     );
     Some(Decision::with_counter(
         MESSAGE_SIZE,
@@ -43,10 +59,14 @@ pub(crate) fn check_transaction_position(limits: &Limits, position: u64) -> Opti
     if position <= limits.recipients_per_transaction {
         return None;
     }
-    let detail = format!(
-        "recipient {} of this transaction; limit {} per transaction",
-        group_thousands(position),
-        group_thousands(limits.recipients_per_transaction)
+    let detail = Note::new(
+        "transaction_recipient_over_limit",
+        json!({ "position": position, "limit": limits.recipients_per_transaction }),
+        format!(
+            "recipient {} of this transaction; limit {} per transaction",
+            group_thousands(position),
+            group_thousands(limits.recipients_per_transaction)
+        ),
     );
     Some(Decision::with_counter(
         TRANSACTION_RECIPIENTS,
@@ -54,6 +74,20 @@ pub(crate) fn check_transaction_position(limits: &Limits, position: u64) -> Opti
         position,
         limits.recipients_per_transaction,
     ))
+}
+
+/// Builds the detail of an organisation limit over `window_seconds`, which
+/// `window_label` names.
+fn org_note(value: u64, limit: u64, window_seconds: u64, window_label: &str) -> Note {
+    Note::new(
+        "org_recipients_over_limit",
+        json!({ "value": value, "limit": limit, "window_seconds": window_seconds }),
+        format!(
+            "the organisation would reach {} recipients in {window_label}; limit {}",
+            group_thousands(value),
+            group_thousands(limit)
+        ),
+    )
 }
 
 /// One user's day windows.
@@ -206,11 +240,20 @@ impl<'p> LimitState<'p> {
         if value <= limit {
             return None;
         }
-        let detail = format!(
-            "{sender} would reach {} messages in {}; limit {}",
-            group_thousands(value),
-            self.day_label,
-            group_thousands(limit)
+        let detail = Note::new(
+            "user_messages_over_limit",
+            json!({
+                "sender": sender,
+                "value": value,
+                "limit": limit,
+                "window_seconds": self.limits.day_window_seconds,
+            }),
+            format!(
+                "{sender} would reach {} messages in {}; limit {}",
+                group_thousands(value),
+                self.day_label,
+                group_thousands(limit)
+            ),
         );
         Some(Decision::with_counter(USER_MESSAGES, detail, value, limit))
     }
@@ -227,11 +270,20 @@ impl<'p> LimitState<'p> {
         if value <= limit {
             return None;
         }
-        let detail = format!(
-            "{sender} would reach {} unique recipients in {}; limit {}",
-            group_thousands(value),
-            self.day_label,
-            group_thousands(limit)
+        let detail = Note::new(
+            "user_recipients_over_limit",
+            json!({
+                "sender": sender,
+                "value": value,
+                "limit": limit,
+                "window_seconds": self.limits.day_window_seconds,
+            }),
+            format!(
+                "{sender} would reach {} unique recipients in {}; limit {}",
+                group_thousands(value),
+                self.day_label,
+                group_thousands(limit)
+            ),
         );
         Some(Decision::with_counter(USER_RECIPIENTS, detail, value, limit))
     }
@@ -242,11 +294,11 @@ impl<'p> LimitState<'p> {
         let day_value = self.org_day.total() + 1;
         let day_limit = self.limits.org_recipients_per_day;
         if day_value > day_limit {
-            let detail = format!(
-                "the organisation would reach {} recipients in {}; limit {}",
-                group_thousands(day_value),
-                self.day_label,
-                group_thousands(day_limit)
+            let detail = org_note(
+                day_value,
+                day_limit,
+                self.limits.day_window_seconds,
+                &self.day_label,
             );
             return Some(Decision::with_counter(
                 ORG_RECIPIENTS_DAY,
@@ -259,11 +311,11 @@ impl<'p> LimitState<'p> {
         let short_value = self.org_short.total() + 1;
         let short_limit = self.limits.org_recipients_per_10min;
         if short_value > short_limit {
-            let detail = format!(
-                "the organisation would reach {} recipients in {}; limit {}",
-                group_thousands(short_value),
-                self.short_label,
-                group_thousands(short_limit)
+            let detail = org_note(
+                short_value,
+                short_limit,
+                self.limits.short_window_seconds,
+                &self.short_label,
             );
             return Some(Decision::with_counter(
                 ORG_RECIPIENTS_10MIN,

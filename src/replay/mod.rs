@@ -24,6 +24,9 @@ mod tests;
 
 use std::collections::BTreeMap;
 
+use serde_json::json;
+
+use crate::note::Note;
 use crate::policy::{default_recipients_per_transaction, AllowedSenders, Policy};
 use crate::replay::connection::{judge_connection, Judgement};
 use crate::replay::connection_tally::{ConnectionTally, MessageOnConnection};
@@ -39,6 +42,33 @@ use crate::replay::stats::RowTally;
 use crate::replay::text::{count_noun, group_thousands};
 
 pub use crate::replay::stats::TOP_SENDERS_LISTED;
+
+/// Codes of the assumptions this module writes.
+const ASSUMPTION_CODES: &[&str] = &[
+    "no_relay_settings_for_senders",
+    "smarthost_setting_by_range",
+    "smarthost_setting_by_auth",
+    "smarthost_setting_open",
+    "smarthost_setting_address_unknown",
+    "per_user_limits_without_users",
+    "transaction_split_uncapped",
+    "transaction_split_default",
+    "throttled_not_retried",
+    "reuse_thresholds",
+    "setting_order_dependent",
+];
+
+/// The note codes of every replay module, one list per module.
+pub(crate) const NOTE_CODES: &[&[&str]] = &[
+    ASSUMPTION_CODES,
+    connection::NOTE_CODES,
+    connection_tally::NOTE_CODES,
+    limits::NOTE_CODES,
+    reuse::NOTE_CODES,
+    sender::NOTE_CODES,
+    setting::NOTE_CODES,
+    stats::NOTE_CODES,
+];
 
 /// Replays `messages` in smarthost mode: every message arrives over the one
 /// connection that `policy.smarthost` describes, and no connection uses are
@@ -225,7 +255,7 @@ impl<'p> Engine<'p> {
         connection: &RelayConnection,
         judgement: &Judgement,
         message: &RelayMessage,
-    ) -> Vec<(&'static str, String)> {
+    ) -> Vec<(&'static str, Note)> {
         let mut warnings = Vec::new();
         if judgement.refusal.is_some() {
             return warnings;
@@ -296,7 +326,7 @@ impl<'p> Engine<'p> {
                         any_accepted = true;
                         match context.rewrite {
                             Some(rewrite) => Decision::new(REWRITE_POSTMASTER, rewrite.detail.clone()),
-                            None => Decision::new(ACCEPTED, String::new()),
+                            None => Decision::new(ACCEPTED, Note::default()),
                         }
                     }
                 };
@@ -343,6 +373,11 @@ impl<'p> Engine<'p> {
             Some(rewrite) => (rewrite.from.clone(), rewrite.to.clone()),
             None => (String::new(), String::new()),
         };
+        let Note {
+            code: detail_code,
+            params: detail_params,
+            text: detail,
+        } = decision.detail;
         self.verdicts.push(Verdict {
             message_key: message.message_key.clone(),
             recipient: recipient.to_string(),
@@ -352,7 +387,9 @@ impl<'p> Engine<'p> {
             reply_code: rule.reply_code,
             enhanced_code: rule.enhanced_code.to_string(),
             code_source: rule.code_source,
-            detail: decision.detail,
+            detail,
+            detail_code,
+            detail_params,
             rewritten_from,
             rewritten_to,
             counter_value: decision.counter_value,
@@ -369,16 +406,18 @@ impl<'p> Engine<'p> {
         let organisation = &self.policy.organisation;
         let mut assumptions = Vec::new();
         if mode == Mode::Smarthost {
-            if let Some(sentence) = smarthost_setting_sentence(self.policy, self.judgements) {
-                assumptions.push(sentence);
+            if let Some(note) = smarthost_setting_note(self.policy, self.judgements) {
+                assumptions.push(note);
             }
         }
         if organisation.users.is_none() {
-            assumptions.push(
+            assumptions.push(Note::new(
+                "per_user_limits_without_users",
+                json!({}),
                 "The policy names no users file, so the per-user limits apply to every \
                  non-null envelope sender that is not rewritten."
                     .to_string(),
-            );
+            ));
         }
         for (source_format, &(split, from_policy)) in &self.splits {
             if from_policy {
@@ -389,33 +428,45 @@ impl<'p> Engine<'p> {
             } else {
                 source_format.as_str()
             };
-            let sentence = if split == 0 {
-                format!(
-                    "Messages from {name} logs go to the relay in one transaction each, because \
-                     the policy sets no recipients_per_transaction for {name} and the MTA has no \
-                     known cap."
+            let note = if split == 0 {
+                Note::new(
+                    "transaction_split_uncapped",
+                    json!({ "source_format": source_format }),
+                    format!(
+                        "Messages from {name} logs go to the relay in one transaction each, because \
+                         the policy sets no recipients_per_transaction for {name} and the MTA has \
+                         no known cap."
+                    ),
                 )
             } else {
-                format!(
-                    "Messages from {name} logs are split into transactions of {} recipients, \
-                     the MTA's default, because the policy sets no recipients_per_transaction \
-                     for {name}.",
-                    group_thousands(split)
+                Note::new(
+                    "transaction_split_default",
+                    json!({ "source_format": source_format, "recipients": split }),
+                    format!(
+                        "Messages from {name} logs are split into transactions of {} recipients, \
+                         the MTA's default, because the policy sets no recipients_per_transaction \
+                         for {name}.",
+                        group_thousands(split)
+                    ),
                 )
             };
-            assumptions.push(sentence);
+            assumptions.push(note);
         }
-        assumptions.extend(self.tally.assumed_code_sentences());
+        assumptions.extend(self.tally.assumed_code_notes());
         if self.tally.throttled_rows > 0 {
-            assumptions.push(format!(
-                "The replay does not retry throttled recipients ({}), and the limit windows \
-                 do not count them. A real MTA retries them later, and those retries could \
-                 meet other limits.",
-                count_noun(self.tally.throttled_rows, "recipient")
+            assumptions.push(Note::new(
+                "throttled_not_retried",
+                json!({ "recipients": self.tally.throttled_rows }),
+                format!(
+                    "The replay does not retry throttled recipients ({}), and the limit windows \
+                     do not count them. A real MTA retries them later, and those retries could \
+                     meet other limits.",
+                    count_noun(self.tally.throttled_rows, "recipient")
+                ),
             ));
         }
         if reuse_measured {
-            assumptions.push(reuse_threshold_sentence(self.policy));
+            assumptions.push(reuse_threshold_note(self.policy));
         }
 
         let not_judged = if self.policy.relays.is_empty() {
@@ -423,15 +474,15 @@ impl<'p> Engine<'p> {
         } else {
             let mut used = self.settings_used.clone();
             used.sort_unstable();
-            let mut lines: Vec<String> = Vec::new();
+            let mut notes: Vec<Note> = Vec::new();
             for index in used {
-                for line in not_judged_rules(self.policy.relays[index].allowed_senders, organisation) {
-                    if !lines.contains(&line) {
-                        lines.push(line);
+                for note in not_judged_rules(self.policy.relays[index].allowed_senders, organisation) {
+                    if !notes.contains(&note) {
+                        notes.push(note);
                     }
                 }
             }
-            lines
+            notes
         };
         let relay_setting = match mode {
             Mode::Smarthost => self
@@ -445,8 +496,8 @@ impl<'p> Engine<'p> {
         let (connections, connection_stats) =
             self.connection_tally
                 .finish(mode, self.connections, self.judgements, self.reuse, self.policy);
-        if let Some(sentence) = order_sentence(mode, &connection_stats) {
-            assumptions.push(sentence);
+        if let Some(note) = order_note(mode, &connection_stats) {
+            assumptions.push(note);
         }
 
         let stats = ReplayStats {
@@ -470,43 +521,56 @@ impl<'p> Engine<'p> {
 
 /// Explains which relay setting judges the smarthost connection, or `None`
 /// when no setting matches (the connection rules report that).
-fn smarthost_setting_sentence(policy: &Policy, judgements: &[Judgement]) -> Option<String> {
+fn smarthost_setting_note(policy: &Policy, judgements: &[Judgement]) -> Option<Note> {
     let judgement = judgements.first()?;
     let egress = match policy.smarthost.egress_ip {
         Some(ip) => ip.to_string(),
         None => "(not given)".to_string(),
     };
     match &judgement.matched {
-        SettingMatch::NoSettings => Some(
+        SettingMatch::NoSettings => Some(Note::new(
+            "no_relay_settings_for_senders",
+            json!({}),
             "The policy lists no relay settings, so senders are judged as if a setting allowed \
              any address."
                 .to_string(),
-        ),
+        )),
         SettingMatch::Refused(_) => None,
         SettingMatch::Matched { setting, reason, .. } => {
             let name = &policy.relays[*setting].name;
-            let why = match reason {
-                MatchReason::IpRange(_) => {
-                    format!("its allowed IP ranges contain the smarthost egress address {egress}")
-                }
-                MatchReason::Auth(user) => {
-                    format!("it requires SMTP AUTH and the smarthost authenticates as {user}")
-                }
-                MatchReason::Open => "it lists no IP ranges and does not require SMTP AUTH".to_string(),
-                MatchReason::IpUnknown => "the policy gives no smarthost egress address, so its IP \
-                                           ranges are taken to allow the smart host"
-                    .to_string(),
+            let (code, params, why) = match reason {
+                MatchReason::IpRange(_) => (
+                    "smarthost_setting_by_range",
+                    json!({ "setting": name, "egress_ip": egress }),
+                    format!("its allowed IP ranges contain the smarthost egress address {egress}"),
+                ),
+                MatchReason::Auth(user) => (
+                    "smarthost_setting_by_auth",
+                    json!({ "setting": name, "auth_user": user }),
+                    format!("it requires SMTP AUTH and the smarthost authenticates as {user}"),
+                ),
+                MatchReason::Open => (
+                    "smarthost_setting_open",
+                    json!({ "setting": name }),
+                    "it lists no IP ranges and does not require SMTP AUTH".to_string(),
+                ),
+                MatchReason::IpUnknown => (
+                    "smarthost_setting_address_unknown",
+                    json!({ "setting": name }),
+                    "the policy gives no smarthost egress address, so its IP ranges are taken to \
+                     allow the smart host"
+                        .to_string(),
+                ),
             };
-            Some(format!(
-                "Relay setting \"{name}\" judges the senders because {why}."
-            ))
+            let text = format!("Relay setting \"{name}\" judges the senders because {why}.");
+            Some(Note::new(code, params, text))
         }
     }
 }
 
 /// States the order in which relay settings are tried, when the verdicts
 /// of some connections depend on it.
-fn order_sentence(mode: Mode, stats: &crate::replay::model::ConnectionStats) -> Option<String> {
+fn order_note(mode: Mode, stats: &crate::replay::model::ConnectionStats) -> Option<Note> {
     let count = &stats.order_dependent;
     if count.connections == 0 {
         return None;
@@ -516,22 +580,31 @@ fn order_sentence(mode: Mode, stats: &crate::replay::model::ConnectionStats) -> 
         .iter()
         .map(String::as_str)
         .collect();
+    let mut params = json!({
+        "settings": names,
+        "messages": count.messages,
+        "recipients": count.recipients,
+    });
     let which = match mode {
         Mode::Smarthost => "The smarthost connection matches".to_string(),
-        Mode::Direct => format!("{} match", count_noun(count.connections, "connection")),
+        Mode::Direct => {
+            params["connections"] = json!(count.connections);
+            format!("{} match", count_noun(count.connections, "connection"))
+        }
     };
-    Some(format!(
+    let text = format!(
         "{which} more than one of the relay settings {}, which differ in allowed senders or TLS. \
          Google does not document the order in which it tries settings; relayaudit takes the \
          first in the policy file, so the verdicts of {} ({}) depend on that order.",
         quoted_list(&names),
         count_noun(count.messages, "message"),
         count_noun(count.recipients, "recipient")
-    ))
+    );
+    Some(Note::new("setting_order_dependent", params, text))
 }
 
 /// States the `dos.no_connection_reuse` thresholds and where they come from.
-fn reuse_threshold_sentence(policy: &Policy) -> String {
+fn reuse_threshold_note(policy: &Policy) -> Note {
     let dos = &policy.dos;
     let from_file = dos
         .explicit
@@ -542,11 +615,19 @@ fn reuse_threshold_sentence(policy: &Policy) -> String {
     } else {
         "relayaudit's defaults"
     };
-    format!(
-        "dos.no_connection_reuse warns when one address opens more than {} new connections in a \
-         UTC minute at fewer than {} messages per connection. Google publishes no such \
-         thresholds; these are {source}.",
-        group_thousands(dos.max_connections_per_minute),
-        dos.min_messages_per_connection
+    Note::new(
+        "reuse_thresholds",
+        json!({
+            "max_connections_per_minute": dos.max_connections_per_minute,
+            "min_messages_per_connection": dos.min_messages_per_connection,
+            "set_by_policy": from_file,
+        }),
+        format!(
+            "dos.no_connection_reuse warns when one address opens more than {} new connections in \
+             a UTC minute at fewer than {} messages per connection. Google publishes no such \
+             thresholds; these are {source}.",
+            group_thousands(dos.max_connections_per_minute),
+            dos.min_messages_per_connection
+        ),
     )
 }

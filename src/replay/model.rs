@@ -3,6 +3,8 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
+use crate::note::Note;
+
 /// Where a verdict row, message or delivery came from in the logs.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Provenance {
@@ -144,9 +146,9 @@ pub struct ReplayInput {
 /// verdict.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
-    /// Stable snake_case code, such as `tls_conflict`.
-    pub code: &'static str,
-    pub detail: String,
+    /// The finding's code (stable snake_case, such as `tls_conflict`), its
+    /// parameters and its English sentence.
+    pub note: Note,
     /// A log line that shows it, when there is one.
     pub example: Option<Provenance>,
 }
@@ -202,7 +204,13 @@ pub struct Verdict {
     pub reply_code: u16,
     pub enhanced_code: String,
     pub code_source: CodeSource,
+    /// English sentence explaining the rule's decision; empty when accepted.
     pub detail: String,
+    /// Stable code of `detail`; empty when accepted.
+    pub detail_code: &'static str,
+    /// Parameters of `detail` as a JSON object with sorted keys; `{}` when
+    /// accepted.
+    pub detail_params: String,
     /// Envelope sender before a rewrite; empty when nothing was rewritten.
     pub rewritten_from: String,
     pub rewritten_to: String,
@@ -250,7 +258,13 @@ pub struct ConnectionVerdict {
     pub rule: &'static str,
     pub reply_code: u16,
     pub enhanced_code: &'static str,
+    /// English sentence on the refusal, or on how the connection matched
+    /// its relay setting.
     pub detail: String,
+    /// Stable code of `detail`.
+    pub detail_code: &'static str,
+    /// Parameters of `detail` as a JSON object with sorted keys.
+    pub detail_params: String,
     /// The matched relay setting, if any.
     pub relay_setting: Option<String>,
     /// Warning rules that apply, in rule table order.
@@ -272,12 +286,13 @@ pub struct ReplayStats {
     /// Senders with the most rejected plus throttled recipients, most first,
     /// ties in address order. Holds at most `TOP_SENDERS_LISTED` entries.
     pub top_senders: Vec<SenderRejections>,
-    /// `rule id: reason` for each rule that this policy gives too little
-    /// information to judge. Such a rule accepts every message.
-    pub not_judged: Vec<String>,
-    /// Sentences stating what the replay assumed, such as the relay setting
+    /// One note (`rule id: reason` in English) for each rule that this
+    /// policy gives too little information to judge. Such a rule accepts
+    /// every message.
+    pub not_judged: Vec<Note>,
+    /// Notes stating what the replay assumed, such as the relay setting
     /// chosen and reply codes that Google does not document.
-    pub assumptions: Vec<String>,
+    pub assumptions: Vec<Note>,
     /// Smarthost mode: name of the relay setting that judged the senders;
     /// `None` when no setting matched, the policy lists none, or in direct
     /// mode.
@@ -298,9 +313,9 @@ pub struct ConnectionStats {
     pub refused: BTreeMap<&'static str, RuleCount>,
     /// The same for warning rules, counting accepted connections only.
     pub warnings: BTreeMap<&'static str, RuleCount>,
-    /// `rule id: reason` for each connection rule that some connections
-    /// lack the facts to judge.
-    pub not_judged: Vec<String>,
+    /// One note (`rule id: reason` in English) for each connection rule
+    /// that some connections lack the facts to judge.
+    pub not_judged: Vec<Note>,
     /// Connections that match more than one relay setting, where the
     /// settings would judge differently.
     pub order_dependent: RuleCount,
@@ -325,7 +340,7 @@ pub struct RuleCount {
     pub messages: u64,
     pub recipients: u64,
     /// The detail of the first connection the rule reached.
-    pub example: String,
+    pub example: Note,
 }
 
 /// New connections that one address opened in one UTC minute.

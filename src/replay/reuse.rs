@@ -12,11 +12,17 @@
 
 use std::collections::BTreeMap;
 
+use serde_json::json;
+
+use crate::note::Note;
 use crate::policy::Dos;
 use crate::replay::model::{BusyMinute, ConnectionSample, SMARTHOST_KEY};
 use crate::replay::text::group_thousands;
 
 const MINUTE_US: i64 = 60_000_000;
+
+/// Codes of the warning details this module writes.
+pub(crate) const NOTE_CODES: &[&str] = &["connection_reuse_low"];
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 struct MinuteTally {
@@ -63,7 +69,7 @@ impl ReuseCheck {
 
     /// Returns the warning detail when the minute of `at_us` is flagged for
     /// `stream`.
-    pub(crate) fn warning(&self, stream: &str, at_us: i64) -> Option<String> {
+    pub(crate) fn warning(&self, stream: &str, at_us: i64) -> Option<Note> {
         let start = at_us.div_euclid(MINUTE_US) * MINUTE_US;
         let tally = self.minutes.get(stream)?.get(&start)?;
         if !self.is_flagged(tally) {
@@ -74,16 +80,25 @@ impl ReuseCheck {
         } else {
             stream
         };
-        Some(format!(
+        let params = json!({
+            "stream": stream,
+            "minute": minute_text(start, "%Y-%m-%dT%H:%M:%SZ"),
+            "connections": tally.connections,
+            "messages": tally.messages,
+            "max_connections": self.max_connections,
+            "min_messages": self.min_messages,
+        });
+        let text = format!(
             "{sender} opened {} new connections in the minute from {} UTC, with {:.2} messages \
              per connection; the thresholds are more than {} connections at fewer than {} \
              messages per connection",
             group_thousands(tally.connections),
-            minute_text(start),
+            minute_text(start, "%Y-%m-%d %H:%M"),
             tally.messages as f64 / tally.connections as f64,
             group_thousands(self.max_connections),
             self.min_messages
-        ))
+        );
+        Some(Note::new("connection_reuse_low", params, text))
     }
 
     /// Returns the minute with the most new connections from one address;
@@ -113,10 +128,10 @@ impl ReuseCheck {
     }
 }
 
-/// Formats the start of a minute as `2024-03-04 09:15`.
-fn minute_text(start_us: i64) -> String {
+/// Formats the start of a minute in UTC with the strftime `pattern`.
+fn minute_text(start_us: i64, pattern: &str) -> String {
     chrono::DateTime::from_timestamp_micros(start_us)
-        .map(|at| at.format("%Y-%m-%d %H:%M").to_string())
+        .map(|at| at.format(pattern).to_string())
         .unwrap_or_else(|| start_us.to_string())
 }
 
@@ -150,7 +165,7 @@ mod tests {
             .map(|index| sample("192.0.2.1", T0 + index * 1_000_000, true, 1))
             .collect();
         let check = ReuseCheck::new(&samples, &dos(3, 1.5));
-        let detail = check.warning("192.0.2.1", T0 + 59_000_000).expect("flagged");
+        let detail = check.warning("192.0.2.1", T0 + 59_000_000).expect("flagged").text;
         assert!(
             detail.starts_with(
                 "192.0.2.1 opened 4 new connections in the minute from 2024-03-04 09:00 UTC, \

@@ -1,6 +1,7 @@
 //! The rule table: stable rule ids and the SMTP reply the relay gives when a
 //! rule decides a verdict row.
 
+use crate::note::Note;
 use crate::replay::model::{CodeSource, Outcome};
 
 /// One connection, sender or limit rule and the reply it produces.
@@ -219,13 +220,13 @@ pub const CONNECTION_RULES: [Rule; 6] = [
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Decision {
     pub(crate) rule: Rule,
-    pub(crate) detail: String,
+    pub(crate) detail: Note,
     pub(crate) counter_value: Option<u64>,
     pub(crate) counter_limit: Option<u64>,
 }
 
 impl Decision {
-    pub(crate) fn new(rule: Rule, detail: String) -> Self {
+    pub(crate) fn new(rule: Rule, detail: Note) -> Self {
         Decision {
             rule,
             detail,
@@ -234,7 +235,7 @@ impl Decision {
         }
     }
 
-    pub(crate) fn with_counter(rule: Rule, detail: String, value: u64, limit: u64) -> Self {
+    pub(crate) fn with_counter(rule: Rule, detail: Note, value: u64, limit: u64) -> Self {
         Decision {
             rule,
             detail,

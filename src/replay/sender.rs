@@ -1,12 +1,31 @@
 //! Sender rules: whether the chosen relay setting accepts the envelope sender,
 //! and the postmaster rewrite of the "any addresses" setting.
 
+use serde_json::json;
+
+use crate::note::Note;
 use crate::policy::{AllowedSenders, Organisation};
 use crate::replay::model::RelayMessage;
 use crate::replay::rules::{
     Decision, DOMAIN_NOT_OWNED, NOT_REGISTERED_USER, NO_GMAIL_LICENCE, NULL_MULTI_RCPT, REWRITE_POSTMASTER,
     UNIDENTIFIED,
 };
+use crate::replay::text::group_thousands;
+
+/// Codes of the notes this module writes: verdict details of the sender
+/// rules, then the reasons in `not_judged_rules`.
+pub(crate) const NOTE_CODES: &[&str] = &[
+    "not_registered_user",
+    "no_gmail_licence",
+    "sender_domain_not_owned",
+    "rewrite_postmaster",
+    "unidentified_sender",
+    "null_sender_multiple_recipients",
+    "registered_users_unknown",
+    "gmail_licences_unknown",
+    "owned_domains_unknown",
+    "outside_owned_domains_unknown",
+];
 
 /// The envelope sender that the relay uses after the sender rules.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,7 +45,7 @@ pub(crate) struct Rewrite {
     /// Envelope sender as logged.
     pub(crate) from: String,
     pub(crate) to: String,
-    pub(crate) detail: String,
+    pub(crate) detail: Note,
 }
 
 /// Parsed shape of an envelope sender.
@@ -59,6 +78,16 @@ fn describe_sender(sender: &str) -> String {
     }
 }
 
+/// Names the shape of the sender for the `sender_kind` parameter of a note:
+/// `null`, `bare` or `address`.
+fn sender_kind(sender: &str) -> &'static str {
+    match sender_shape(sender) {
+        SenderShape::Null => "null",
+        SenderShape::Bare => "bare",
+        SenderShape::Address { .. } => "address",
+    }
+}
+
 /// Applies the sender rules of the `allowed` setting to `message`.
 ///
 /// Rules that need information the policy lacks (owned domains, a users
@@ -82,7 +111,11 @@ pub(crate) fn judge_sender(
         AllowedSenders::Registered => {
             if let Some(users) = &organisation.users {
                 if users.licence_of(&sender).is_none() {
-                    let detail = format!("{} is not a registered user", describe_sender(&sender));
+                    let detail = Note::new(
+                        "not_registered_user",
+                        json!({ "sender": sender, "sender_kind": sender_kind(&sender) }),
+                        format!("{} is not a registered user", describe_sender(&sender)),
+                    );
                     rejection = Some(Decision::new(NOT_REGISTERED_USER, detail));
                 }
             }
@@ -95,12 +128,25 @@ pub(crate) fn judge_sender(
         AllowedSenders::Any => {
             if domains_known && owned_domain.is_none() {
                 match identify_customer(message, organisation) {
-                    Some((domain, source)) => {
+                    Some(identity) => {
+                        let domain = &identity.domain;
                         let to = format!("postmaster@{domain}");
-                        let detail = format!(
-                            "{} is outside the owned domains, so the relay rewrites it to {to} \
-                             because {source} identifies {domain}",
-                            describe_sender(&sender)
+                        let detail = Note::new(
+                            "rewrite_postmaster",
+                            json!({
+                                "sender": sender,
+                                "sender_kind": sender_kind(&sender),
+                                "to": to,
+                                "domain": domain,
+                                "identified_by": identity.source,
+                                "identity": identity.name,
+                            }),
+                            format!(
+                                "{} is outside the owned domains, so the relay rewrites it to {to} \
+                                 because {} identifies {domain}",
+                                describe_sender(&sender),
+                                identity.phrase()
+                            ),
                         );
                         rewrite = Some(Rewrite {
                             from: message.envelope_from.clone(),
@@ -109,12 +155,21 @@ pub(crate) fn judge_sender(
                         });
                     }
                     None => {
-                        let detail = format!(
-                            "{} is outside the owned domains, and neither SMTP AUTH ({}) nor \
-                             HELO ({}) identifies the organisation",
-                            describe_sender(&sender),
-                            or_none(&message.auth_user),
-                            or_none(&message.helo)
+                        let detail = Note::new(
+                            "unidentified_sender",
+                            json!({
+                                "sender": sender,
+                                "sender_kind": sender_kind(&sender),
+                                "auth_user": message.auth_user,
+                                "helo": message.helo,
+                            }),
+                            format!(
+                                "{} is outside the owned domains, and neither SMTP AUTH ({}) nor \
+                                 HELO ({}) identifies the organisation",
+                                describe_sender(&sender),
+                                or_none(&message.auth_user),
+                                or_none(&message.helo)
+                            ),
                         );
                         rejection = Some(Decision::new(UNIDENTIFIED, detail));
                     }
@@ -149,36 +204,44 @@ pub(crate) fn judge_sender(
     }
 }
 
-/// Lists, as `rule id: reason`, the sender rules of the `allowed` setting that
-/// the organisation data is too sparse to judge. Those rules accept.
-pub(crate) fn not_judged_rules(allowed: AllowedSenders, organisation: &Organisation) -> Vec<String> {
+/// Lists, as notes reading `rule id: reason`, the sender rules of the
+/// `allowed` setting that the organisation data is too sparse to judge.
+/// Those rules accept. Each note names its rule in the `rules` parameter.
+pub(crate) fn not_judged_rules(allowed: AllowedSenders, organisation: &Organisation) -> Vec<Note> {
     let no_users = organisation.users.is_none();
     let no_domains = organisation.domains.is_empty();
     let mut not_judged = Vec::new();
+    let note = |code: &'static str, rule: &str, reason: &str| {
+        Note::new(code, json!({ "rules": [rule] }), format!("{rule}: {reason}"))
+    };
 
     if allowed == AllowedSenders::Registered && no_users {
-        not_judged.push(format!(
-            "{}: the policy names no users file, so registered users are unknown",
-            NOT_REGISTERED_USER.id
+        not_judged.push(note(
+            "registered_users_unknown",
+            NOT_REGISTERED_USER.id,
+            "the policy names no users file, so registered users are unknown",
         ));
     }
     if no_users {
-        not_judged.push(format!(
-            "{}: the policy names no users file, so Gmail licences are unknown",
-            NO_GMAIL_LICENCE.id
+        not_judged.push(note(
+            "gmail_licences_unknown",
+            NO_GMAIL_LICENCE.id,
+            "the policy names no users file, so Gmail licences are unknown",
         ));
     }
     if allowed == AllowedSenders::Domain && no_domains {
-        not_judged.push(format!(
-            "{}: the policy lists no owned domains",
-            DOMAIN_NOT_OWNED.id
+        not_judged.push(note(
+            "owned_domains_unknown",
+            DOMAIN_NOT_OWNED.id,
+            "the policy lists no owned domains",
         ));
     }
     if allowed == AllowedSenders::Any && no_domains {
         for rule in [UNIDENTIFIED, REWRITE_POSTMASTER] {
-            not_judged.push(format!(
-                "{}: the policy lists no owned domains, so no sender is known to be outside them",
-                rule.id
+            not_judged.push(note(
+                "outside_owned_domains_unknown",
+                rule.id,
+                "the policy lists no owned domains, so no sender is known to be outside them",
             ));
         }
     }
@@ -192,20 +255,30 @@ fn check_licence(sender: &str, organisation: &Organisation) -> Option<Decision> 
     if users.licence_of(sender) != Some(false) {
         return None;
     }
-    let detail = format!("{sender} is a registered user without a Gmail licence");
+    let detail = Note::new(
+        "no_gmail_licence",
+        json!({ "sender": sender }),
+        format!("{sender} is a registered user without a Gmail licence"),
+    );
     Some(Decision::new(NO_GMAIL_LICENCE, detail))
 }
 
-fn not_owned_detail(sender: &str) -> String {
-    match sender_shape(sender) {
-        SenderShape::Null => "null envelope sender has no domain, so it is in no owned domain".to_string(),
-        SenderShape::Bare => {
-            format!("bare local part {sender} has no domain, so it is in no owned domain")
-        }
-        SenderShape::Address { domain } => {
-            format!("sender domain {domain} is not an owned domain")
-        }
-    }
+fn not_owned_detail(sender: &str) -> Note {
+    let (params, text) = match sender_shape(sender) {
+        SenderShape::Null => (
+            json!({ "sender": sender, "sender_kind": "null" }),
+            "null envelope sender has no domain, so it is in no owned domain".to_string(),
+        ),
+        SenderShape::Bare => (
+            json!({ "sender": sender, "sender_kind": "bare" }),
+            format!("bare local part {sender} has no domain, so it is in no owned domain"),
+        ),
+        SenderShape::Address { domain } => (
+            json!({ "sender": sender, "sender_kind": "address", "domain": domain }),
+            format!("sender domain {domain} is not an owned domain"),
+        ),
+    };
+    Note::new("sender_domain_not_owned", params, text)
 }
 
 fn or_none(value: &str) -> &str {
@@ -216,10 +289,31 @@ fn or_none(value: &str) -> &str {
     }
 }
 
-/// Returns the owned domain that identifies the customer and a phrase naming
-/// the source. SMTP AUTH wins over HELO. A bare AUTH user identifies the
-/// primary domain.
-fn identify_customer(message: &RelayMessage, organisation: &Organisation) -> Option<(String, String)> {
+/// What identifies the customer to the relay for a postmaster rewrite.
+struct Identity {
+    /// The owned domain identified.
+    domain: String,
+    /// `smtp_auth` or `helo`.
+    source: &'static str,
+    /// The SMTP AUTH user or the HELO name, lowercase.
+    name: String,
+}
+
+impl Identity {
+    /// Names the source for the English detail: `SMTP AUTH as a@b` or
+    /// `HELO mx.b`.
+    fn phrase(&self) -> String {
+        match self.source {
+            "smtp_auth" => format!("SMTP AUTH as {}", self.name),
+            _ => format!("HELO {}", self.name),
+        }
+    }
+}
+
+/// Returns the owned domain that identifies the customer and its source.
+/// SMTP AUTH wins over HELO. A bare AUTH user identifies the primary
+/// domain.
+fn identify_customer(message: &RelayMessage, organisation: &Organisation) -> Option<Identity> {
     let auth_user = message.auth_user.to_ascii_lowercase();
     if !auth_user.is_empty() {
         let auth_domain = match auth_user.rsplit_once('@') {
@@ -227,7 +321,11 @@ fn identify_customer(message: &RelayMessage, organisation: &Organisation) -> Opt
             None => organisation.domains.first().map(String::as_str),
         };
         if let Some(domain) = auth_domain {
-            return Some((domain.to_string(), format!("SMTP AUTH as {auth_user}")));
+            return Some(Identity {
+                domain: domain.to_string(),
+                source: "smtp_auth",
+                name: auth_user,
+            });
         }
     }
 
@@ -240,7 +338,11 @@ fn identify_customer(message: &RelayMessage, organisation: &Organisation) -> Opt
                 && helo.ends_with(owned.as_str())
                 && helo.as_bytes()[helo.len() - owned.len() - 1] == b'.')
     });
-    helo_domain.map(|domain| (domain.clone(), format!("HELO {helo}")))
+    helo_domain.map(|domain| Identity {
+        domain: domain.clone(),
+        source: "helo",
+        name: helo.clone(),
+    })
 }
 
 /// Returns `sender.null_multi_rcpt` when the null sender addresses more than
@@ -254,6 +356,13 @@ pub(crate) fn check_null_multi_rcpt(
     if !envelope_sender.is_empty() || transaction_recipients <= 1 {
         return None;
     }
-    let detail = format!("null envelope sender with {transaction_recipients} recipients in one transaction");
+    let detail = Note::new(
+        "null_sender_multiple_recipients",
+        json!({ "recipients": transaction_recipients }),
+        format!(
+            "null envelope sender with {} recipients in one transaction",
+            group_thousands(transaction_recipients as u64)
+        ),
+    );
     Some(Decision::new(NULL_MULTI_RCPT, detail))
 }

@@ -11,10 +11,19 @@
 use std::net::IpAddr;
 
 use ipnet::IpNet;
+use serde_json::json;
 
+use crate::note::Note;
 use crate::policy::RelaySetting;
 use crate::replay::model::RelayConnection;
 use crate::replay::rules::{Decision, IP_NOT_ALLOWED, SMTP_AUTH_REQUIRED};
+
+/// Codes of the refusal details this module writes.
+pub(crate) const NOTE_CODES: &[&str] = &[
+    "smtp_auth_required_in_range",
+    "address_not_in_ranges",
+    "smtp_auth_required",
+];
 
 /// Reason a connection matches its setting.
 #[derive(Debug, Clone, PartialEq)]
@@ -147,9 +156,8 @@ pub(crate) fn match_setting(connection: &RelayConnection, settings: &[RelaySetti
 /// the missing AUTH. Failing that, a setting with ranges points at the
 /// address. Otherwise every setting requires SMTP AUTH.
 fn refusal(connection: &RelayConnection, settings: &[RelaySetting], fits: &[Fit]) -> Decision {
-    let address = connection
-        .client_ip
-        .map_or_else(|| "unknown".to_string(), |ip| ip.to_string());
+    let known_address = connection.client_ip.map(|ip| ip.to_string());
+    let address = known_address.as_deref().unwrap_or("unknown");
 
     let auth_missing_in_range = fits.iter().enumerate().find_map(|(index, fit)| match fit {
         Fit::AuthMissing {
@@ -158,11 +166,20 @@ fn refusal(connection: &RelayConnection, settings: &[RelaySetting], fits: &[Fit]
         _ => None,
     });
     if let Some((index, range)) = auth_missing_in_range {
-        let detail = format!(
-            "relay setting \"{}\" allows {address} (range {range}) but requires SMTP AUTH, \
-             and the connection {}",
-            settings[index].name,
-            auth_phrase(connection)
+        let detail = Note::new(
+            "smtp_auth_required_in_range",
+            json!({
+                "setting": settings[index].name,
+                "address": known_address,
+                "range": range.to_string(),
+                "auth_attempted": connection.auth_attempted,
+            }),
+            format!(
+                "relay setting \"{}\" allows {address} (range {range}) but requires SMTP AUTH, \
+                 and the connection {}",
+                settings[index].name,
+                auth_phrase(connection)
+            ),
         );
         return Decision::new(SMTP_AUTH_REQUIRED, detail);
     }
@@ -173,21 +190,29 @@ fn refusal(connection: &RelayConnection, settings: &[RelaySetting], fits: &[Fit]
         .map(|setting| setting.name.as_str())
         .collect();
     if !ranged.is_empty() {
-        let detail = format!(
-            "{address} is in no allowed IP range of relay setting{} {}",
-            if ranged.len() == 1 { "" } else { "s" },
-            quoted_list(&ranged)
+        let detail = Note::new(
+            "address_not_in_ranges",
+            json!({ "address": known_address, "settings": ranged }),
+            format!(
+                "{address} is in no allowed IP range of relay setting{} {}",
+                if ranged.len() == 1 { "" } else { "s" },
+                quoted_list(&ranged)
+            ),
         );
         return Decision::new(IP_NOT_ALLOWED, detail);
     }
 
     let names: Vec<&str> = settings.iter().map(|setting| setting.name.as_str()).collect();
-    let detail = format!(
-        "relay setting{} {} require{} SMTP AUTH, and the connection {}",
-        if names.len() == 1 { "" } else { "s" },
-        quoted_list(&names),
-        if names.len() == 1 { "s" } else { "" },
-        auth_phrase(connection)
+    let detail = Note::new(
+        "smtp_auth_required",
+        json!({ "settings": names, "auth_attempted": connection.auth_attempted }),
+        format!(
+            "relay setting{} {} require{} SMTP AUTH, and the connection {}",
+            if names.len() == 1 { "" } else { "s" },
+            quoted_list(&names),
+            if names.len() == 1 { "s" } else { "" },
+            auth_phrase(connection)
+        ),
     );
     Decision::new(SMTP_AUTH_REQUIRED, detail)
 }

@@ -2,9 +2,15 @@
 
 use std::collections::BTreeMap;
 
+use serde_json::json;
+
+use crate::note::Note;
 use crate::replay::model::{CodeSource, Outcome, SenderRejections};
 use crate::replay::rules::{Rule, ALL};
 use crate::replay::text::count_noun;
+
+/// Codes of the assumptions this module writes.
+pub(crate) const NOTE_CODES: &[&str] = &["assumed_reply_code"];
 
 /// Maximum number of entries in `ReplayStats::top_senders`.
 pub const TOP_SENDERS_LISTED: usize = 20;
@@ -86,9 +92,9 @@ impl RowTally {
             .collect()
     }
 
-    /// Returns one sentence per rule with an assumed reply code that decided
-    /// at least one row, in rule table order.
-    pub(crate) fn assumed_code_sentences(&self) -> Vec<String> {
+    /// Returns one note per rule with an assumed reply code that decided at
+    /// least one row, in rule table order.
+    pub(crate) fn assumed_code_notes(&self) -> Vec<Note> {
         ALL.iter()
             .filter(|rule| rule.code_source == CodeSource::Assumed)
             .filter_map(|rule| {
@@ -97,14 +103,21 @@ impl RowTally {
                     .get(&(rule.id, rule.outcome.as_str()))
                     .copied()
                     .filter(|&rows| rows > 0)?;
-                Some(format!(
+                let text = format!(
                     "{} decided {} with reply {} {}, which is assumed because Google documents \
                      no reply for that case.",
                     rule.id,
                     count_noun(rows, "recipient"),
                     rule.reply_code,
                     rule.enhanced_code
-                ))
+                );
+                let params = json!({
+                    "rule": rule.id,
+                    "recipients": rows,
+                    "reply_code": rule.reply_code,
+                    "enhanced_code": rule.enhanced_code,
+                });
+                Some(Note::new("assumed_reply_code", params, text))
             })
             .collect()
     }

@@ -166,7 +166,7 @@ fn has_assumption(output: &ReplayOutput, start: &str) -> bool {
         .stats
         .assumptions
         .iter()
-        .any(|sentence| sentence.starts_with(start))
+        .any(|note| note.text.starts_with(start))
 }
 
 // Recipients per transaction.
@@ -206,6 +206,13 @@ fn transaction_of_101_throttles_last() {
     assert_eq!(
         last.detail,
         "recipient 101 of this transaction; limit 100 per transaction"
+    );
+    assert_eq!(last.detail_code, "transaction_recipient_over_limit");
+    assert_eq!(last.detail_params, r#"{"limit":100,"position":101}"#);
+    let accepted = &output.verdicts[0];
+    assert_eq!(
+        (accepted.detail_code, accepted.detail_params.as_str()),
+        ("", "{}")
     );
 }
 
@@ -656,6 +663,11 @@ fn any_setting_rewrites_via_auth() {
         "{}",
         rewritten.detail
     );
+    assert_eq!(rewritten.detail_code, "rewrite_postmaster");
+    assert_eq!(
+        rewritten.detail_params,
+        r#"{"domain":"example.org","identified_by":"smtp_auth","identity":"relay@example.org","sender":"a@other.org","sender_kind":"address","to":"postmaster@example.org"}"#
+    );
 
     // A bare AUTH user identifies the primary domain.
     let bare = only_row(&output, "bare");
@@ -833,7 +845,7 @@ fn default_policy_not_judged() {
     let not_judged: Vec<&str> = stats
         .not_judged
         .iter()
-        .map(|entry| entry.split(':').next().unwrap_or(""))
+        .map(|note| note.text.split(':').next().unwrap_or(""))
         .collect();
     assert_eq!(
         not_judged,
@@ -857,8 +869,14 @@ fn registered_without_users_not_judged() {
     let output = replay(messages, &policy);
 
     assert_eq!(only_row(&output, "m1").outcome, Outcome::Accepted);
-    assert!(output.stats.not_judged[0].starts_with("sender.not_registered_user: "));
-    assert!(output.stats.not_judged[1].starts_with("sender.no_gmail_licence: "));
+    let not_judged = &output.stats.not_judged;
+    assert!(not_judged[0].text.starts_with("sender.not_registered_user: "));
+    assert_eq!(not_judged[0].code, "registered_users_unknown");
+    assert_eq!(
+        not_judged[0].params,
+        r#"{"rules":["sender.not_registered_user"]}"#
+    );
+    assert!(not_judged[1].text.starts_with("sender.no_gmail_licence: "));
     assert_eq!(output.stats.not_judged.len(), 2);
 }
 
@@ -871,8 +889,14 @@ fn domain_without_domains_not_judged() {
     let output = replay(messages, &policy);
 
     assert_eq!(only_row(&output, "m1").outcome, Outcome::Accepted);
+    let texts: Vec<&str> = output
+        .stats
+        .not_judged
+        .iter()
+        .map(|note| note.text.as_str())
+        .collect();
     assert_eq!(
-        output.stats.not_judged,
+        texts,
         ["sender.domain_not_owned: the policy lists no owned domains"]
     );
 }

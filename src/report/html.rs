@@ -159,6 +159,13 @@ fn figure(out: &mut String, embedded: &EmbeddedChart<'_>, words: &Words) {
     out.push_str("</figure>\n");
 }
 
+/// Returns the English sentence of a note in `summary.json`: the `text` of
+/// a `{code, params, text}` object, or the string itself as older versions
+/// wrote it.
+fn note_text(note: &Value) -> Option<&str> {
+    note.as_str().or_else(|| note.get("text")?.as_str())
+}
+
 /// Builds the whole page.
 pub fn page(evidence: &Evidence, facts: &Facts, charts: &[EmbeddedChart<'_>], lang: Lang) -> String {
     let words = lang.words();
@@ -166,13 +173,7 @@ pub fn page(evidence: &Evidence, facts: &Facts, charts: &[EmbeddedChart<'_>], la
     let not_judged: Vec<String> = summary
         .get("not_judged")
         .and_then(Value::as_array)
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        })
+        .map(|items| items.iter().filter_map(note_text).map(str::to_string).collect())
         .unwrap_or_default();
     let (readiness, reasons) = readiness::decide(facts, not_judged.len(), lang);
 
@@ -816,7 +817,7 @@ fn assumptions_section(
         .summary
         .get("assumptions")
         .and_then(Value::as_array)
-        .map(|items| items.iter().filter_map(Value::as_str).collect())
+        .map(|items| items.iter().filter_map(note_text).collect())
         .unwrap_or_default();
     for (heading, items) in [
         (

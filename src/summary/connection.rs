@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 
 use serde_json::{json, Value};
 
+use crate::note::Note;
 use crate::policy::Policy;
 use crate::relay_view::{SmarthostEvidence, ViewReport};
 use crate::replay::model::{Finding, Mode, ReplayOutput, RuleCount};
@@ -33,7 +34,9 @@ fn rule_count_json(id: &str, count: &RuleCount) -> Value {
         "connections": count.connections,
         "messages": count.messages,
         "recipients": count.recipients,
-        "example": count.example,
+        "example": count.example.text,
+        "example_code": count.example.code,
+        "example_params": count.example.params_value(),
     })
 }
 
@@ -44,10 +47,17 @@ fn in_rule_order<'a, T>(entries: impl Iterator<Item = (&'a &'static str, T)>) ->
     sorted
 }
 
+/// Parses the `detail_params` of a verdict, which the replay serialised
+/// from a JSON object.
+fn params_value(params: &str) -> Value {
+    serde_json::from_str(params).unwrap_or_else(|_| json!({}))
+}
+
 fn finding_json(finding: &Finding) -> Value {
     json!({
-        "code": finding.code,
-        "detail": finding.detail,
+        "code": finding.note.code,
+        "params": finding.note.params_value(),
+        "detail": finding.note.text,
         "example": finding.example.as_ref().map(|at| json!({
             "source_file": at.source_file,
             "line": at.first_line,
@@ -102,6 +112,8 @@ pub(super) fn connection_json(policy: &Policy, report: &ViewReport, replayed: &R
                 "outcome": replayed.connections.first().map(|verdict| verdict.outcome.as_str()),
                 "rule": replayed.connections.first().map(|verdict| verdict.rule),
                 "detail": replayed.connections.first().map(|verdict| verdict.detail.as_str()),
+                "detail_code": replayed.connections.first().map(|verdict| verdict.detail_code),
+                "detail_params": replayed.connections.first().map(|verdict| params_value(&verdict.detail_params)),
             })
         }
         Mode::Direct => json!({
@@ -121,7 +133,7 @@ pub(super) fn connection_json(policy: &Policy, report: &ViewReport, replayed: &R
         "findings": report.findings.iter().map(finding_json).collect::<Vec<_>>(),
         "judged": stats.judged,
         "refused": refused,
-        "not_judged": stats.not_judged,
+        "not_judged": stats.not_judged.iter().map(Note::to_json).collect::<Vec<_>>(),
         "setting_order": {
             "rule": "relay settings are tried in the order of the policy file, and the first that matches judges the senders; Google does not document its order",
             "order_dependent": {
@@ -244,7 +256,11 @@ pub(super) fn terminal_connection(policy: &Policy, report: &ViewReport, replayed
                 count_noun(count.recipients, "recipient")
             ),
         };
-        let _ = writeln!(out, "  {outcome:<10} {id}{reply}: {scope}: {}", count.example);
+        let _ = writeln!(
+            out,
+            "  {outcome:<10} {id}{reply}: {scope}: {}",
+            count.example.text
+        );
     }
     for (id, count) in in_rule_order(stats.warnings.iter()) {
         let _ = writeln!(
@@ -252,7 +268,7 @@ pub(super) fn terminal_connection(policy: &Policy, report: &ViewReport, replayed
             "  {:<10} {id}: {}: {}",
             "warning",
             count_noun(count.messages, "message"),
-            count.example
+            count.example.text
         );
     }
     if !stats.breaking_clients.is_empty() {
@@ -282,7 +298,11 @@ pub(super) fn terminal_connection(policy: &Policy, report: &ViewReport, replayed
         }
     }
     for finding in &report.findings {
-        let _ = writeln!(out, "  {:<10} {}: {}", "finding", finding.code, finding.detail);
+        let _ = writeln!(
+            out,
+            "  {:<10} {}: {}",
+            "finding", finding.note.code, finding.note.text
+        );
     }
     if stats.order_dependent.connections > 0 {
         let _ = writeln!(
@@ -293,8 +313,8 @@ pub(super) fn terminal_connection(policy: &Policy, report: &ViewReport, replayed
             stats.order_dependent_settings.join(", ")
         );
     }
-    for line in &stats.not_judged {
-        let _ = writeln!(out, "  not judged: {line}");
+    for note in &stats.not_judged {
+        let _ = writeln!(out, "  not judged: {}", note.text);
     }
     out
 }

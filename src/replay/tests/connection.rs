@@ -132,7 +132,8 @@ fn generic_helo_warning_rides_on_rows() {
         (warned.connections, warned.messages, warned.recipients),
         (1, 2, 3)
     );
-    assert_eq!(warned.example, "HELO name \"localhost\" is a localhost name");
+    assert_eq!(warned.example.text, "HELO name \"localhost\" is a localhost name");
+    assert_eq!(warned.example.code, "generic_helo");
     assert_eq!(output.connections[0].warnings, ["dos.generic_helo"]);
     assert_eq!(output.connections[0].outcome, Outcome::Accepted);
 }
@@ -170,7 +171,8 @@ fn unknown_helo_not_judged_in_smarthost() {
         .stats
         .connections
         .not_judged
-        .contains(&"dos.generic_helo: the policy gives no smarthost.helo".to_string()));
+        .iter()
+        .any(|note| note.text == "dos.generic_helo: the policy gives no smarthost.helo"));
 }
 
 #[test]
@@ -239,9 +241,12 @@ fn reuse_warning_from_samples() {
     let warned = &output.stats.connections.warnings["dos.no_connection_reuse"];
     assert_eq!(warned.messages, 1);
     assert!(
-        warned.example.starts_with("192.0.2.40 opened 3 new connections"),
+        warned
+            .example
+            .text
+            .starts_with("192.0.2.40 opened 3 new connections"),
         "{}",
-        warned.example
+        warned.example.text
     );
     assert!(has_assumption(
         &output,
@@ -327,7 +332,7 @@ fn unknown_facts_listed_as_not_judged() {
     let lines = &output.stats.connections.not_judged;
     let rules: Vec<&str> = lines
         .iter()
-        .map(|line| line.split(':').next().unwrap_or(""))
+        .map(|note| note.text.split(':').next().unwrap_or(""))
         .collect();
     assert_eq!(
         rules,
@@ -339,7 +344,12 @@ fn unknown_facts_listed_as_not_judged() {
         ]
     );
     assert_eq!(
-        lines[0],
+        lines[0].text,
         "auth.ip_not_allowed: the client address is unknown for 1 connection carrying 1 message"
+    );
+    assert_eq!(lines[0].code, "client_address_unknown");
+    assert_eq!(
+        lines[0].params,
+        r#"{"connections":1,"messages":1,"rules":["auth.ip_not_allowed"]}"#
     );
 }
