@@ -4,6 +4,8 @@
 //! Numbers that tests compare with `summary.json` carry a `data-summary`
 //! attribute naming the JSON field.
 
+mod connection;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
@@ -13,6 +15,7 @@ use serde_json::Value;
 use crate::report::charts::{outcome_color, Chart};
 use crate::report::facts::{documented_limit, Facts};
 use crate::report::load::{Evidence, VerdictRow};
+use crate::report::notes::{self, Rendered};
 use crate::report::readiness::{self, Readiness};
 use crate::report::series::is_taken;
 use crate::report::text::{self, thousands, Lang, Words};
@@ -159,22 +162,34 @@ fn figure(out: &mut String, embedded: &EmbeddedChart<'_>, words: &Words) {
     out.push_str("</figure>\n");
 }
 
-/// Returns the English sentence of a note in `summary.json`: the `text` of
-/// a `{code, params, text}` object, or the string itself as older versions
-/// wrote it.
-fn note_text(note: &Value) -> Option<&str> {
-    note.as_str().or_else(|| note.get("text")?.as_str())
+/// Writes a rendered note as HTML. A note without words in this version
+/// keeps the replay's English, marked as such on a Japanese page.
+fn note_html(lang: Lang, note: &Rendered) -> String {
+    if note.translated || lang == Lang::En {
+        return escape(&note.text);
+    }
+    format!(
+        "<span lang=\"en\">{}</span> <span class=\"untranslated\">{}</span>",
+        escape(&note.text),
+        escape(lang.words().untranslated_mark)
+    )
+}
+
+/// Returns the items of the array at `pointer` in `summary.json`; none
+/// when it is missing.
+fn summary_items<'a>(summary: &'a Value, pointer: &str) -> Vec<&'a Value> {
+    summary
+        .pointer(pointer)
+        .and_then(Value::as_array)
+        .map(|items| items.iter().collect())
+        .unwrap_or_default()
 }
 
 /// Builds the whole page.
 pub fn page(evidence: &Evidence, facts: &Facts, charts: &[EmbeddedChart<'_>], lang: Lang) -> String {
     let words = lang.words();
     let summary = &evidence.summary;
-    let not_judged: Vec<String> = summary
-        .get("not_judged")
-        .and_then(Value::as_array)
-        .map(|items| items.iter().filter_map(note_text).map(str::to_string).collect())
-        .unwrap_or_default();
+    let not_judged = summary_items(summary, "/not_judged");
     let (readiness, reasons) = readiness::decide(facts, not_judged.len(), lang);
 
     let mut out = String::new();
@@ -373,42 +388,7 @@ fn break_section(
         ];
         table(out, "facts", &[words.col_item, words.col_value], &rows);
         let _ = writeln!(out, "<h4>{}</h4>", escape(words.examples));
-        let example_rows: Vec<Vec<String>> = examples
-            .iter()
-            .map(|row| {
-                let sender = evidence
-                    .messages
-                    .get(&row.message_key)
-                    .map(|m| sender_name(&m.envelope_from))
-                    .unwrap_or_default();
-                let counter = match (row.counter_value, row.counter_limit) {
-                    (Some(value), Some(limit)) => format!("{} / {}", thousands(value), thousands(limit)),
-                    _ => String::new(),
-                };
-                let mut cells = vec![
-                    format!("<code class=\"loc\">{}</code>", escape(&location(row))),
-                    escape(&format_time(row.at_us, &facts.zone)),
-                    escape(&sender),
-                    escape(&row.recipient),
-                    counter,
-                ];
-                if lang == Lang::En {
-                    cells.push(escape(&row.detail));
-                }
-                cells
-            })
-            .collect();
-        let mut headers = vec![
-            words.col_location,
-            words.col_relay_time,
-            words.col_sender,
-            words.col_recipient,
-            words.col_counter,
-        ];
-        if lang == Lang::En {
-            headers.push(words.col_detail);
-        }
-        table(out, "examples", &headers, &example_rows);
+        examples_table(out, evidence, facts, examples, lang);
         if *recipients > examples.len() as u64 {
             let _ = writeln!(
                 out,
@@ -422,6 +402,55 @@ fn break_section(
         figure(out, embedded, words);
     }
     out.push_str("</section>\n");
+}
+
+/// Writes the example rows of one rule. The counter column appears only
+/// when a limit decided some of the rows.
+fn examples_table(
+    out: &mut String,
+    evidence: &Evidence,
+    facts: &Facts,
+    examples: &[&VerdictRow],
+    lang: Lang,
+) {
+    let words = lang.words();
+    let with_counter = examples.iter().any(|row| row.counter_value.is_some());
+    let rows: Vec<Vec<String>> = examples
+        .iter()
+        .map(|row| {
+            let sender = evidence
+                .messages
+                .get(&row.message_key)
+                .map(|m| sender_name(&m.envelope_from))
+                .unwrap_or_default();
+            let detail = notes::render(lang, &row.detail_code, &row.detail_params, &row.detail);
+            let mut cells = vec![
+                format!("<code class=\"loc\">{}</code>", escape(&location(row))),
+                escape(&format_time(row.at_us, &facts.zone)),
+                escape(&sender),
+                escape(&row.recipient),
+            ];
+            if with_counter {
+                cells.push(match (row.counter_value, row.counter_limit) {
+                    (Some(value), Some(limit)) => format!("{} / {}", thousands(value), thousands(limit)),
+                    _ => String::new(),
+                });
+            }
+            cells.push(note_html(lang, &detail));
+            cells
+        })
+        .collect();
+    let mut headers = vec![
+        words.col_location,
+        words.col_relay_time,
+        words.col_sender,
+        words.col_recipient,
+    ];
+    if with_counter {
+        headers.push(words.col_counter);
+    }
+    headers.push(words.col_detail);
+    table(out, "examples", &headers, &rows);
 }
 
 fn senders_section(out: &mut String, evidence: &Evidence, lang: Lang) {
@@ -500,14 +529,20 @@ fn json_cell(value: &Value) -> String {
             None => escape(&number.to_string()),
         },
         Value::Array(items) => items.iter().map(json_cell).collect::<Vec<_>>().join(", "),
+        Value::Object(fields) => fields
+            .iter()
+            .map(|(key, value)| format!("{}: {}", escape(key), json_cell(value)))
+            .collect::<Vec<_>>()
+            .join("<br>"),
         Value::Null => String::new(),
         other => escape(&other.to_string()),
     }
 }
 
 /// Lists `summary.clients` in direct mode; in smarthost mode the one
-/// connection is the MTA's, so no client is listed. The columns are the keys
-/// of the client objects, so new fields appear without a code change.
+/// connection is the MTA's, so no client is listed. Every key of the client
+/// objects gets a column, so new fields appear without a code change. Then
+/// the connection block follows in both modes.
 fn clients_section(out: &mut String, evidence: &Evidence, facts: &Facts, lang: Lang) {
     let words = lang.words();
     section_start(out, "clients", words.sec_clients);
@@ -517,9 +552,18 @@ fn clients_section(out: &mut String, evidence: &Evidence, facts: &Facts, lang: L
             "<p data-clients=\"not-applicable\">{}</p>",
             escape(words.clients_not_applicable)
         );
-        out.push_str("</section>\n");
-        return;
+    } else {
+        clients_table(out, evidence, lang);
     }
+    connection::connection_block(out, evidence, facts, lang);
+    out.push_str("</section>\n");
+}
+
+/// Writes the clients of `summary.clients` as a table with one column per
+/// key of the client objects. A key gets a header in the report's language
+/// when this version has words for it.
+fn clients_table(out: &mut String, evidence: &Evidence, lang: Lang) {
+    let words = lang.words();
     match evidence.summary.get("clients").and_then(Value::as_array) {
         None => {
             let _ = writeln!(out, "<p>{}</p>", escape(words.clients_none));
@@ -529,12 +573,23 @@ fn clients_section(out: &mut String, evidence: &Evidence, facts: &Facts, lang: L
         }
         Some(clients) => {
             let _ = writeln!(out, "<p>{}</p>", escape(words.clients_intro));
-            let columns: BTreeSet<&str> = clients
+            let keys: BTreeSet<&str> = clients
                 .iter()
                 .filter_map(Value::as_object)
                 .flat_map(|client| client.keys().map(String::as_str))
                 .collect();
-            let columns: Vec<&str> = columns.into_iter().collect();
+            // Known fields first, in the order an administrator reads them,
+            // then any others in name order.
+            let mut columns: Vec<&str> = text::CLIENT_FIELDS
+                .iter()
+                .copied()
+                .filter(|key| keys.contains(key))
+                .collect();
+            columns.extend(keys.iter().filter(|key| !text::CLIENT_FIELDS.contains(key)));
+            let headers: Vec<&str> = columns
+                .iter()
+                .map(|key| text::client_field(lang, key).unwrap_or(key))
+                .collect();
             let rows: Vec<Vec<String>> = clients
                 .iter()
                 .map(|client| {
@@ -544,10 +599,9 @@ fn clients_section(out: &mut String, evidence: &Evidence, facts: &Facts, lang: L
                         .collect()
                 })
                 .collect();
-            table(out, "clients", &columns, &rows);
+            table(out, "clients", &headers, &rows);
         }
     }
-    out.push_str("</section>\n");
 }
 
 fn headroom_section(
@@ -750,7 +804,7 @@ fn assumptions_section(
     out: &mut String,
     evidence: &Evidence,
     facts: &Facts,
-    not_judged: &[String],
+    not_judged: &[&Value],
     lang: Lang,
 ) {
     let words = lang.words();
@@ -813,33 +867,28 @@ fn assumptions_section(
         out.push_str("</ul>\n");
     }
 
-    let engine_notes: Vec<&str> = evidence
-        .summary
-        .get("assumptions")
-        .and_then(Value::as_array)
-        .map(|items| items.iter().filter_map(note_text).collect())
-        .unwrap_or_default();
-    for (heading, items) in [
+    let summary = &evidence.summary;
+    for (heading, kind, items) in [
+        (words.not_judged_heading, "not-judged", not_judged.to_vec()),
         (
-            words.not_judged_heading,
-            not_judged.iter().map(String::as_str).collect::<Vec<_>>(),
+            words.connection_not_judged_heading,
+            "connection-not-judged",
+            summary_items(summary, "/connection/not_judged"),
         ),
-        (words.engine_notes_heading, engine_notes),
+        (
+            words.engine_notes_heading,
+            "assumptions",
+            summary_items(summary, "/assumptions"),
+        ),
     ] {
         if items.is_empty() {
             continue;
         }
         let _ = writeln!(out, "<h3>{}</h3>", escape(heading));
-        if !words.engine_notes_language.is_empty() {
-            let _ = writeln!(
-                out,
-                "<p class=\"note\">{}</p>",
-                escape(words.engine_notes_language)
-            );
-        }
-        out.push_str("<ul lang=\"en\">");
+        let _ = write!(out, "<ul class=\"notes\" data-notes=\"{kind}\">");
         for item in items {
-            let _ = write!(out, "<li>{}</li>", escape(item));
+            let note = notes::render_json(lang, item);
+            let _ = write!(out, "<li>{}</li>", note_html(lang, &note));
         }
         out.push_str("</ul>\n");
     }

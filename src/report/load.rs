@@ -39,7 +39,14 @@ pub struct VerdictRow {
     pub reply_code: u16,
     pub enhanced_code: String,
     pub code_source: String,
+    /// The replay's English detail.
     pub detail: String,
+    /// Stable code of `detail`; empty when accepted, or when the folder
+    /// was written before verdicts had detail codes.
+    pub detail_code: String,
+    /// Parameters of `detail`, a JSON object; null when the column is
+    /// missing.
+    pub detail_params: Value,
     pub rewritten_from: String,
     pub rewritten_to: String,
     pub counter_value: Option<u64>,
@@ -150,6 +157,15 @@ fn column<'a, T: 'static>(batch: &'a RecordBatch, name: &str) -> Result<&'a T> {
     })
 }
 
+/// Returns a column that folders written by earlier versions lack, or
+/// `None` when it is missing.
+fn optional_column<'a>(batch: &'a RecordBatch, name: &str) -> Result<Option<&'a StringArray>> {
+    match batch.column_by_name(name) {
+        None => Ok(None),
+        Some(_) => column::<StringArray>(batch, name).map(Some),
+    }
+}
+
 fn text(array: &StringArray, row: usize) -> String {
     if array.is_null(row) {
         String::new()
@@ -172,6 +188,8 @@ fn verdict_rows(batch: &RecordBatch) -> Result<Vec<VerdictRow>> {
     let enhanced_code = column::<StringArray>(batch, "enhanced_code")?;
     let code_source = column::<StringArray>(batch, "code_source")?;
     let detail = column::<StringArray>(batch, "detail")?;
+    let detail_code = optional_column(batch, "detail_code")?;
+    let detail_params = optional_column(batch, "detail_params")?;
     let rewritten_from = column::<StringArray>(batch, "rewritten_from")?;
     let rewritten_to = column::<StringArray>(batch, "rewritten_to")?;
     let counter_value = column::<UInt64Array>(batch, "counter_value")?;
@@ -195,6 +213,10 @@ fn verdict_rows(batch: &RecordBatch) -> Result<Vec<VerdictRow>> {
             enhanced_code: text(enhanced_code, row),
             code_source: text(code_source, row),
             detail: text(detail, row),
+            detail_code: detail_code.map_or_else(String::new, |codes| text(codes, row)),
+            detail_params: detail_params
+                .and_then(|params| serde_json::from_str(params.value(row)).ok())
+                .unwrap_or(Value::Null),
             rewritten_from: text(rewritten_from, row),
             rewritten_to: text(rewritten_to, row),
             counter_value: optional(counter_value, row, |r| counter_value.value(r)),

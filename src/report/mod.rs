@@ -12,6 +12,7 @@ mod facts;
 mod font;
 mod html;
 mod load;
+mod notes;
 mod plot;
 mod readiness;
 mod series;
@@ -23,6 +24,7 @@ use anyhow::{Context, Result};
 
 use crate::export::OutputDir;
 
+pub use crate::report::notes::{render as render_note, Rendered};
 pub use crate::report::text::Lang;
 
 /// Files one report run wrote.

@@ -111,7 +111,18 @@ pub struct Words {
     pub no_policy_numbers: &'static str,
     pub not_judged_heading: &'static str,
     pub engine_notes_heading: &'static str,
-    pub engine_notes_language: &'static str,
+    pub connection_not_judged_heading: &'static str,
+    /// Marks a note shown in the replay's English because this version has
+    /// no words for it.
+    pub untranslated_mark: &'static str,
+    pub connection_heading: &'static str,
+    pub findings_heading: &'static str,
+    pub findings_intro: &'static str,
+    pub no_findings: &'static str,
+    pub warnings_heading: &'static str,
+    pub warnings_intro: &'static str,
+    pub no_warnings: &'static str,
+    pub col_example: &'static str,
     pub provenance_intro: &'static str,
     pub tool: &'static str,
     pub command: &'static str,
@@ -202,7 +213,16 @@ pub static EN: Words = Words {
     no_policy_numbers: "The policy uses Google's documented limits.",
     not_judged_heading: "Rules that could not be judged with this policy",
     engine_notes_heading: "Notes recorded by the replay",
-    engine_notes_language: "",
+    connection_not_judged_heading: "Connection rules that could not be judged for some connections",
+    untranslated_mark: "(not translated)",
+    connection_heading: "The connection to the relay",
+    findings_heading: "Findings about the connection",
+    findings_intro: "Conflicts between the policy and the logs, and other facts to check. Findings do not change any verdict.",
+    no_findings: "No findings.",
+    warnings_heading: "Warnings",
+    warnings_intro: "Warning rules leave the outcome of each verdict as it is, but the relay may throttle such connections with 421 4.7.0.",
+    no_warnings: "No warning rule applies.",
+    col_example: "Example",
     provenance_intro: "Everything needed to repeat this run and to check that its inputs are the ones reviewed.",
     tool: "Tool",
     command: "Command",
@@ -293,7 +313,16 @@ pub static JA: Words = Words {
     no_policy_numbers: "ポリシーは Google が公開している上限値を使っています。",
     not_judged_heading: "このポリシーでは判定できなかったルール",
     engine_notes_heading: "再生処理が記録した注記",
-    engine_notes_language: "以下は再生処理が summary.json に記録した原文 (英語) です。",
+    connection_not_judged_heading: "一部の接続で判定できなかった接続ルール",
+    untranslated_mark: "(英語のまま)",
+    connection_heading: "リレーへの接続",
+    findings_heading: "接続についての指摘",
+    findings_intro: "ポリシーとログの食い違いなど、確認が必要な事実です。指摘によって判定が変わることはありません。",
+    no_findings: "指摘はありません。",
+    warnings_heading: "警告",
+    warnings_intro: "警告のルールは判定結果を変えませんが、リレーはこのような接続を 421 4.7.0 で一時拒否することがあります。",
+    no_warnings: "該当する警告はありません。",
+    col_example: "例",
     provenance_intro: "この実行を再現し、入力がレビュー対象と同じであることを確認するための情報です。",
     tool: "ツール",
     command: "コマンド",
@@ -598,6 +627,48 @@ pub fn not_judged_reason(lang: Lang, rules: usize) -> String {
     }
 }
 
+/// Keys of `summary.clients` entries, in the order of the clients table.
+pub const CLIENT_FIELDS: [&str; 10] = [
+    "ip",
+    "relay_ip",
+    "host_names",
+    "sessions",
+    "messages",
+    "recipients",
+    "refused_messages",
+    "rule",
+    "messages_by_rule",
+    "warnings",
+];
+
+/// Names a column of the clients table; `None` for a key this version
+/// does not know, which the table then shows as it is.
+pub fn client_field(lang: Lang, key: &str) -> Option<&'static str> {
+    Some(match (lang, key) {
+        (Lang::En, "ip") => "Address",
+        (Lang::En, "relay_ip") => "Address the relay sees",
+        (Lang::En, "host_names") => "Host names",
+        (Lang::En, "sessions") => "Sessions",
+        (Lang::En, "messages") => "Messages",
+        (Lang::En, "recipients") => "Recipients",
+        (Lang::En, "refused_messages") => "Refused messages",
+        (Lang::En, "rule") => "Main rule",
+        (Lang::En, "messages_by_rule") => "Refused messages by rule",
+        (Lang::En, "warnings") => "Warnings",
+        (Lang::Ja, "ip") => "アドレス",
+        (Lang::Ja, "relay_ip") => "リレーから見たアドレス",
+        (Lang::Ja, "host_names") => "ホスト名",
+        (Lang::Ja, "sessions") => "セッション数",
+        (Lang::Ja, "messages") => "メッセージ数",
+        (Lang::Ja, "recipients") => "受信者数",
+        (Lang::Ja, "refused_messages") => "拒否・一時拒否されたメッセージ数",
+        (Lang::Ja, "rule") => "主なルール",
+        (Lang::Ja, "messages_by_rule") => "ルール別の拒否メッセージ数",
+        (Lang::Ja, "warnings") => "警告",
+        _ => return None,
+    })
+}
+
 /// Names where the year of classic syslog stamps came from, as
 /// `manifest.json` records it in `sets[].year_source`.
 pub fn year_source(lang: Lang, source: &str) -> String {
@@ -614,7 +685,7 @@ pub fn year_source(lang: Lang, source: &str) -> String {
 }
 
 /// Formats an English count with its noun: `1 recipient`, `4 recipients`.
-fn count_en(count: u64, noun: &str) -> String {
+pub(crate) fn count_en(count: u64, noun: &str) -> String {
     if count == 1 {
         format!("1 {noun}")
     } else {
