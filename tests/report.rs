@@ -9,6 +9,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use arrow::array::{Array, RecordBatch, StringArray};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use relayaudit::report::{render_note, Lang};
 use serde_json::Value;
 
 /// Every section of the page, by `id`.
@@ -467,4 +470,316 @@ fn new_summary_fields_appear_without_code() {
         chart.contains("dos.future_rule (warning)"),
         "bar for the new rule"
     );
+}
+
+/// Replays `log` into `out` with `args` after the log (policy, mode, ...).
+fn replay_log(log: &str, out: &Path, args: &[&str]) -> Output {
+    run(Command::new(env!("CARGO_BIN_EXE_relayaudit"))
+        .arg("replay")
+        .arg(repo().join(log))
+        .args(["--year", "2024", "--force", "-o"])
+        .arg(out)
+        .args(args))
+}
+
+/// Escapes text as the report writes it into HTML.
+fn html_escaped(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+/// One note as the replay wrote it: code, parameters and English text.
+struct WrittenNote {
+    place: String,
+    code: String,
+    params: Value,
+    text: String,
+}
+
+/// Collects every note of `summary.json` that the report shows.
+fn summary_notes(summary: &Value) -> Vec<WrittenNote> {
+    let mut notes = Vec::new();
+    let mut add = |place: String, code: &Value, params: &Value, text: &Value| {
+        let text = text.as_str().unwrap_or_default();
+        if !text.is_empty() {
+            notes.push(WrittenNote {
+                place,
+                code: code.as_str().unwrap_or_default().to_string(),
+                params: params.clone(),
+                text: text.to_string(),
+            });
+        }
+    };
+    for pointer in ["/assumptions", "/not_judged", "/connection/not_judged"] {
+        for (index, note) in summary
+            .pointer(pointer)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            add(
+                format!("{pointer}/{index}"),
+                &note["code"],
+                &note["params"],
+                &note["text"],
+            );
+        }
+    }
+    for (index, finding) in summary["connection"]["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        add(
+            format!("/connection/findings/{index}"),
+            &finding["code"],
+            &finding["params"],
+            &finding["detail"],
+        );
+    }
+    for (index, warning) in summary["warnings"].as_array().into_iter().flatten().enumerate() {
+        add(
+            format!("/warnings/{index}"),
+            &warning["example_code"],
+            &warning["example_params"],
+            &warning["example"],
+        );
+    }
+    let facts = &summary["connection"]["facts"];
+    add(
+        "/connection/facts".to_string(),
+        &facts["detail_code"],
+        &facts["detail_params"],
+        &facts["detail"],
+    );
+    notes
+}
+
+/// Collects the distinct verdict details of `verdicts.parquet`.
+fn verdict_notes(dir: &Path) -> Vec<WrittenNote> {
+    let file = std::fs::File::open(dir.join("verdicts.parquet")).expect("verdicts.parquet");
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).expect("parquet header");
+    let schema = builder.schema().clone();
+    let batches: Vec<RecordBatch> = builder.build().unwrap().map(Result::unwrap).collect();
+    let batch = arrow::compute::concat_batches(&schema, &batches).unwrap();
+    let column = |name: &str| {
+        batch
+            .column_by_name(name)
+            .unwrap_or_else(|| panic!("column {name}"))
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .unwrap()
+            .clone()
+    };
+    let (details, codes, params) = (column("detail"), column("detail_code"), column("detail_params"));
+    let mut notes: Vec<WrittenNote> = Vec::new();
+    for row in 0..batch.num_rows() {
+        if details.is_null(row) || details.value(row).is_empty() {
+            assert_eq!(codes.value(row), "", "row {row} has a code but no detail");
+            assert_eq!(params.value(row), "{}", "row {row}");
+            continue;
+        }
+        if notes.iter().any(|note| note.text == details.value(row)) {
+            continue;
+        }
+        notes.push(WrittenNote {
+            place: format!("verdicts row {row}"),
+            code: codes.value(row).to_string(),
+            params: serde_json::from_str(params.value(row)).expect("detail_params is JSON"),
+            text: details.value(row).to_string(),
+        });
+    }
+    notes
+}
+
+/// Runs that between them write assumptions, rules not judged, findings,
+/// warnings and refusals of every rule family.
+const NOTE_RUNS: [(&str, &str, &[&str]); 5] = [
+    (
+        "sample",
+        "fixtures/postfix/sample.log",
+        &["--policy", "fixtures/policy/sample.toml"],
+    ),
+    ("no-policy", "fixtures/postfix/sample.log", &[]),
+    (
+        "contradicted",
+        "fixtures/connection/smarthost-contradicted.log",
+        &["--policy", "fixtures/connection/smarthost-contradicted.toml"],
+    ),
+    (
+        "direct",
+        "fixtures/connection/clients.log",
+        &[
+            "--policy",
+            "fixtures/connection/direct-nat.toml",
+            "--mode",
+            "direct",
+        ],
+    ),
+    (
+        "helo",
+        "fixtures/connection/helo.log",
+        &[
+            "--policy",
+            "fixtures/connection/direct-helo.toml",
+            "--mode",
+            "direct",
+        ],
+    ),
+];
+
+#[test]
+fn report_words_match_replay_notes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut codes_seen = std::collections::BTreeSet::new();
+    for (name, log, args) in NOTE_RUNS {
+        let out = dir.path().join(name);
+        let args: Vec<String> = args
+            .iter()
+            .map(|arg| {
+                if arg.starts_with("fixtures/") {
+                    repo().join(arg).display().to_string()
+                } else {
+                    arg.to_string()
+                }
+            })
+            .collect();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        assert!(replay_log(log, &out, &args).status.success(), "{name}");
+
+        let notes = summary_notes(&summary(&out))
+            .into_iter()
+            .chain(verdict_notes(&out));
+        for note in notes {
+            let english = render_note(Lang::En, &note.code, &note.params, &note.text);
+            assert!(
+                english.translated,
+                "{name} {}: no words for {:?}",
+                note.place, note.code
+            );
+            assert_eq!(english.text, note.text, "{name} {}: {}", note.place, note.code);
+            let japanese = render_note(Lang::Ja, &note.code, &note.params, &note.text);
+            assert!(japanese.translated, "{name} {}: {}", note.place, note.code);
+            codes_seen.insert(note.code);
+        }
+    }
+    // The runs reach each kind of note, so a gap in them shows up here.
+    for code in [
+        "per_user_limits_without_users",
+        "outside_owned_domains_unknown",
+        "sender_domain_not_owned",
+        "no_gmail_licence",
+        "port_conflict",
+        "tls_conflict",
+        "connection_reuse_low",
+        "address_not_in_ranges",
+        "private_address_without_nat",
+        "generic_helo",
+        "helo_unknown",
+    ] {
+        assert!(codes_seen.contains(code), "no run wrote {code}: {codes_seen:?}");
+    }
+}
+
+#[test]
+fn japanese_report_has_no_english_notes() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, log, args) in NOTE_RUNS {
+        let out = dir.path().join(name);
+        let mut args: Vec<String> = args
+            .iter()
+            .map(|arg| {
+                if arg.starts_with("fixtures/") {
+                    repo().join(arg).display().to_string()
+                } else {
+                    arg.to_string()
+                }
+            })
+            .collect();
+        args.extend(["--lang".to_string(), "ja".to_string()]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        assert!(replay_log(log, &out, &args).status.success(), "{name}");
+        let japanese = read_text(&out.join("report.html"));
+
+        let notes: Vec<WrittenNote> = summary_notes(&summary(&out))
+            .into_iter()
+            .chain(verdict_notes(&out))
+            .collect();
+        assert!(!notes.is_empty(), "{name} wrote no notes");
+        for note in &notes {
+            assert!(
+                !japanese.contains(&html_escaped(&note.text)),
+                "{name}: English of {} ({}) in the Japanese report: {}",
+                note.place,
+                note.code,
+                note.text
+            );
+        }
+        assert!(!japanese.contains("英語のまま"), "{name}: untranslated note");
+
+        // The English report shows the replay's sentences word for word.
+        assert!(report(&out, "en").status.success(), "{name}");
+        let english = read_text(&out.join("report.html"));
+        for note in summary_notes(&summary(&out)) {
+            assert!(
+                english.contains(&html_escaped(&note.text)),
+                "{name}: {} missing from the English report: {}",
+                note.place,
+                note.text
+            );
+        }
+    }
+}
+
+#[test]
+fn japanese_examples_show_detail() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    assert!(replay_sample(&out, &sample_policy(), &["--lang", "ja"])
+        .status
+        .success());
+    let html = read_text(&out.join("report.html"));
+    assert!(html.contains("<th>詳細</th>"), "detail column");
+    assert!(
+        html.contains("bob@example.com は登録済みユーザーですが、Gmail のライセンスがありません。"),
+        "Japanese detail of the no-licence example"
+    );
+    assert!(!html.contains("原文 (英語)"), "no note that details stay English");
+}
+
+#[test]
+fn unknown_note_code_marked_untranslated() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    assert!(replay_sample(&out, &sample_policy(), &[]).status.success());
+    let mut summary = summary(&out);
+    summary["assumptions"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({
+            "code": "future_assumption",
+            "params": { "count": 3 },
+            "text": "A later version assumed 3 things.",
+        }));
+    std::fs::write(
+        out.join("summary.json"),
+        serde_json::to_vec_pretty(&summary).unwrap(),
+    )
+    .unwrap();
+
+    assert!(report(&out, "ja").status.success());
+    let html = read_text(&out.join("report.html"));
+    assert!(
+        html.contains("<span lang=\"en\">A later version assumed 3 things.</span> <span class=\"untranslated\">(英語のまま)</span>"),
+        "fallback with marker"
+    );
+    assert!(report(&out, "en").status.success());
+    let html = read_text(&out.join("report.html"));
+    assert!(html.contains("<li>A later version assumed 3 things.</li>"));
+    assert!(!html.contains("英語のまま"));
 }
