@@ -289,7 +289,7 @@ fn or_none(value: &str) -> &str {
     }
 }
 
-/// What identifies the customer to the relay for a postmaster rewrite.
+/// The customer identity that permits a postmaster rewrite.
 struct Identity {
     /// The owned domain identified.
     domain: String,
