@@ -11,6 +11,7 @@
 //! Every module that writes notes lists its codes in a `NOTE_CODES` const,
 //! so that the report's tests can check that each code has words.
 
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 /// One sentence for the administrator, with its code and parameters.
@@ -27,19 +28,15 @@ pub struct Note {
 }
 
 impl Note {
-    /// Builds a note from a code, a JSON object of parameters and the
-    /// English sentence.
-    pub fn new(code: &'static str, params: Value, text: String) -> Note {
+    /// Builds a note from a code, its parameters and the English sentence.
+    pub fn new(code: &'static str, params: impl Into<Params>, text: String) -> Note {
         debug_assert!(
             emitted_codes().any(|listed| listed == code),
             "note code {code:?} is missing from its module's NOTE_CODES"
         );
-        debug_assert!(params.is_object(), "parameters of {code:?} are not an object");
         Note {
             code,
-            // `serde_json::Map` is a BTreeMap here (no `preserve_order`
-            // feature), so the keys come out sorted.
-            params: params.to_string(),
+            params: params.into().finish(),
             text,
         }
     }
@@ -69,6 +66,84 @@ impl Default for Note {
             params: "{}".to_string(),
             text: String::new(),
         }
+    }
+}
+
+/// The parameters of a note, written as JSON while they are added.
+///
+/// The replay builds a verdict detail for each rewritten or refused message
+/// and each recipient over a limit, so those parameters go straight into
+/// one string instead of through a `serde_json::Map`. Keys must be added in sorted order, so that the
+/// object reads as a sorted map would; debug builds check it.
+#[derive(Debug, Clone)]
+pub struct Params {
+    json: Vec<u8>,
+    last_key: &'static str,
+}
+
+impl Params {
+    pub fn new() -> Params {
+        Params {
+            json: b"{".to_vec(),
+            last_key: "",
+        }
+    }
+
+    /// Adds `key` with `value`, which must serialise to JSON without error:
+    /// a string, number, boolean, null, or a list or map of those.
+    pub fn add(mut self, key: &'static str, value: impl Serialize) -> Params {
+        debug_assert!(
+            self.last_key < key,
+            "parameter {key:?} added after {:?}",
+            self.last_key
+        );
+        self.last_key = key;
+        if self.json.len() > 1 {
+            self.json.push(b',');
+        }
+        self.json.push(b'"');
+        self.json.extend_from_slice(key.as_bytes());
+        self.json.extend_from_slice(b"\":");
+        if serde_json::to_writer(&mut self.json, &value).is_err() {
+            // NOTE: only a map with non-string keys fails to serialise, and
+            // no note passes one; null keeps the object valid if one does.
+            self.json.extend_from_slice(b"null");
+        }
+        self
+    }
+
+    fn finish(mut self) -> String {
+        self.json.push(b'}');
+        // serde_json writes UTF-8, and the keys are UTF-8 strings.
+        String::from_utf8(self.json)
+            .unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned())
+    }
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params::new()
+    }
+}
+
+impl From<Value> for Params {
+    /// Takes the parameters from a JSON object, whose keys
+    /// `serde_json::Map` keeps sorted (this build has no `preserve_order`
+    /// feature).
+    fn from(value: Value) -> Params {
+        debug_assert!(value.is_object(), "note parameters {value} are not an object");
+        let mut params = Params::new();
+        if let Value::Object(fields) = value {
+            for (key, field) in fields {
+                if params.json.len() > 1 {
+                    params.json.push(b',');
+                }
+                let _ = serde_json::to_writer(&mut params.json, &key);
+                params.json.push(b':');
+                let _ = serde_json::to_writer(&mut params.json, &field);
+            }
+        }
+        params
     }
 }
 
@@ -103,6 +178,30 @@ mod tests {
         codes.sort_unstable();
         codes.dedup();
         assert_eq!(codes.len(), count, "a code is listed twice");
+    }
+
+    #[test]
+    fn params_builder_matches_sorted_map() {
+        let built = Params::new()
+            .add("address", Option::<&str>::None)
+            .add("count", 10_001u64)
+            .add("names", ["a \"b\"", "ü"])
+            .add("ratio", 1.5)
+            .add("seen", true)
+            .finish();
+        let from_map = Params::from(json!({
+            "seen": true,
+            "ratio": 1.5,
+            "names": ["a \"b\"", "ü"],
+            "count": 10_001,
+            "address": null,
+        }))
+        .finish();
+        assert_eq!(built, from_map);
+        assert_eq!(
+            built,
+            r#"{"address":null,"count":10001,"names":["a \"b\"","ü"],"ratio":1.5,"seen":true}"#
+        );
     }
 
     #[test]

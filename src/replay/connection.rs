@@ -7,9 +7,7 @@
 //! `dos.no_connection_reuse` depends on many connections at once and is
 //! judged in `reuse`.
 
-use serde_json::json;
-
-use crate::note::Note;
+use crate::note::{Note, Params};
 use crate::policy::{HeloAction, Policy};
 use crate::replay::helo::generic_helo;
 use crate::replay::model::RelayConnection;
@@ -87,7 +85,7 @@ pub(crate) fn judge_connection(connection: &RelayConnection, policy: &Policy) ->
     if auth_without_tls {
         let detail = Note::new(
             "auth_without_tls",
-            json!({}),
+            Params::new(),
             "the client tried SMTP AUTH on a plain-text connection, and the relay offers AUTH \
              only after STARTTLS"
                 .to_string(),
@@ -105,7 +103,7 @@ pub(crate) fn judge_connection(connection: &RelayConnection, policy: &Policy) ->
                     Some(false) => {
                         let detail = Note::new(
                             "tls_required_plain_text",
-                            json!({ "setting": setting.name }),
+                            Params::new().add("setting", &setting.name),
                             format!(
                                 "relay setting \"{}\" requires TLS, and the connection is plain text",
                                 setting.name
@@ -128,7 +126,7 @@ pub(crate) fn judge_connection(connection: &RelayConnection, policy: &Policy) ->
             if let Some(form) = generic_helo(name, &policy.dos.generic_helo_names) {
                 let detail = Note::new(
                     "generic_helo",
-                    json!({ "helo": name, "form": form.key() }),
+                    Params::new().add("form", form.key()).add("helo", name),
                     format!("HELO name \"{name}\" is {}", form.describe()),
                 );
                 match policy.dos.generic_helo {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use crate::note::Note;
+use crate::note::{Note, Params};
 use crate::policy::Policy;
 use crate::replay::connection::Judgement;
 use crate::replay::model::{
@@ -258,7 +258,7 @@ fn match_detail(judgement: &Judgement, policy: &Policy) -> Note {
     match &judgement.matched {
         SettingMatch::NoSettings => Note::new(
             "no_relay_settings_listed",
-            json!({}),
+            Params::new(),
             "the policy lists no relay settings".to_string(),
         ),
         SettingMatch::Refused(decision) => decision.detail.clone(),
@@ -267,22 +267,22 @@ fn match_detail(judgement: &Judgement, policy: &Policy) -> Note {
             match reason {
                 MatchReason::IpRange(range) => Note::new(
                     "setting_matched_by_range",
-                    json!({ "setting": name, "range": range.to_string() }),
+                    Params::new().add("range", range.to_string()).add("setting", name),
                     format!("relay setting \"{name}\" allows the address (range {range})"),
                 ),
                 MatchReason::Auth(user) => Note::new(
                     "setting_matched_by_auth",
-                    json!({ "setting": name, "auth_user": user }),
+                    Params::new().add("auth_user", user).add("setting", name),
                     format!("relay setting \"{name}\" accepts SMTP AUTH as {user}"),
                 ),
                 MatchReason::Open => Note::new(
                     "setting_open",
-                    json!({ "setting": name }),
+                    Params::new().add("setting", name),
                     format!("relay setting \"{name}\" lists no IP ranges and does not require SMTP AUTH"),
                 ),
                 MatchReason::IpUnknown => Note::new(
                     "setting_address_unknown",
-                    json!({ "setting": name }),
+                    Params::new().add("setting", name),
                     format!("relay setting \"{name}\" is taken to allow the address, which is unknown"),
                 ),
             }

@@ -8,9 +8,7 @@
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
 
-use serde_json::json;
-
-use crate::note::Note;
+use crate::note::{Note, Params};
 use crate::policy::Limits;
 use crate::replay::model::{Peak, Peaks, RelayMessage};
 use crate::replay::rules::{
@@ -38,7 +36,9 @@ pub(crate) fn check_message_size(limits: &Limits, size_bytes: Option<u64>) -> Op
     }
     let detail = Note::new(
         "message_too_large",
-        json!({ "size_bytes": size, "limit_bytes": limits.max_message_bytes }),
+        Params::new()
+            .add("limit_bytes", limits.max_message_bytes)
+            .add("size_bytes", size),
         format!(
             "message of {} bytes is larger than the limit of {} bytes",
             group_thousands(size),
@@ -61,7 +61,9 @@ pub(crate) fn check_transaction_position(limits: &Limits, position: u64) -> Opti
     }
     let detail = Note::new(
         "transaction_recipient_over_limit",
-        json!({ "position": position, "limit": limits.recipients_per_transaction }),
+        Params::new()
+            .add("limit", limits.recipients_per_transaction)
+            .add("position", position),
         format!(
             "recipient {} of this transaction; limit {} per transaction",
             group_thousands(position),
@@ -81,7 +83,10 @@ pub(crate) fn check_transaction_position(limits: &Limits, position: u64) -> Opti
 fn org_note(value: u64, limit: u64, window_seconds: u64, window_label: &str) -> Note {
     Note::new(
         "org_recipients_over_limit",
-        json!({ "value": value, "limit": limit, "window_seconds": window_seconds }),
+        Params::new()
+            .add("limit", limit)
+            .add("value", value)
+            .add("window_seconds", window_seconds),
         format!(
             "the organisation would reach {} recipients in {window_label}; limit {}",
             group_thousands(value),
@@ -242,12 +247,11 @@ impl<'p> LimitState<'p> {
         }
         let detail = Note::new(
             "user_messages_over_limit",
-            json!({
-                "sender": sender,
-                "value": value,
-                "limit": limit,
-                "window_seconds": self.limits.day_window_seconds,
-            }),
+            Params::new()
+                .add("limit", limit)
+                .add("sender", sender)
+                .add("value", value)
+                .add("window_seconds", self.limits.day_window_seconds),
             format!(
                 "{sender} would reach {} messages in {}; limit {}",
                 group_thousands(value),
@@ -272,12 +276,11 @@ impl<'p> LimitState<'p> {
         }
         let detail = Note::new(
             "user_recipients_over_limit",
-            json!({
-                "sender": sender,
-                "value": value,
-                "limit": limit,
-                "window_seconds": self.limits.day_window_seconds,
-            }),
+            Params::new()
+                .add("limit", limit)
+                .add("sender", sender)
+                .add("value", value)
+                .add("window_seconds", self.limits.day_window_seconds),
             format!(
                 "{sender} would reach {} unique recipients in {}; limit {}",
                 group_thousands(value),

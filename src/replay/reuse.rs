@@ -12,9 +12,7 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::json;
-
-use crate::note::Note;
+use crate::note::{Note, Params};
 use crate::policy::Dos;
 use crate::replay::model::{BusyMinute, ConnectionSample, SMARTHOST_KEY};
 use crate::replay::text::group_thousands;
@@ -80,14 +78,13 @@ impl ReuseCheck {
         } else {
             stream
         };
-        let params = json!({
-            "stream": stream,
-            "minute": minute_text(start, "%Y-%m-%dT%H:%M:%SZ"),
-            "connections": tally.connections,
-            "messages": tally.messages,
-            "max_connections": self.max_connections,
-            "min_messages": self.min_messages,
-        });
+        let params = Params::new()
+            .add("connections", tally.connections)
+            .add("max_connections", self.max_connections)
+            .add("messages", tally.messages)
+            .add("min_messages", self.min_messages)
+            .add("minute", minute_text(start, "%Y-%m-%dT%H:%M:%SZ"))
+            .add("stream", stream);
         let text = format!(
             "{sender} opened {} new connections in the minute from {} UTC, with {:.2} messages \
              per connection; the thresholds are more than {} connections at fewer than {} \

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use crate::note::Note;
+use crate::note::{Note, Params};
 use crate::policy::{AllowedSenders, Organisation};
 use crate::replay::model::RelayMessage;
 use crate::replay::rules::{
@@ -113,7 +113,9 @@ pub(crate) fn judge_sender(
                 if users.licence_of(&sender).is_none() {
                     let detail = Note::new(
                         "not_registered_user",
-                        json!({ "sender": sender, "sender_kind": sender_kind(&sender) }),
+                        Params::new()
+                            .add("sender", &sender)
+                            .add("sender_kind", sender_kind(&sender)),
                         format!("{} is not a registered user", describe_sender(&sender)),
                     );
                     rejection = Some(Decision::new(NOT_REGISTERED_USER, detail));
@@ -133,14 +135,13 @@ pub(crate) fn judge_sender(
                         let to = format!("postmaster@{domain}");
                         let detail = Note::new(
                             "rewrite_postmaster",
-                            json!({
-                                "sender": sender,
-                                "sender_kind": sender_kind(&sender),
-                                "to": to,
-                                "domain": domain,
-                                "identified_by": identity.source,
-                                "identity": identity.name,
-                            }),
+                            Params::new()
+                                .add("domain", domain)
+                                .add("identified_by", identity.source)
+                                .add("identity", &identity.name)
+                                .add("sender", &sender)
+                                .add("sender_kind", sender_kind(&sender))
+                                .add("to", &to),
                             format!(
                                 "{} is outside the owned domains, so the relay rewrites it to {to} \
                                  because {} identifies {domain}",
@@ -157,12 +158,11 @@ pub(crate) fn judge_sender(
                     None => {
                         let detail = Note::new(
                             "unidentified_sender",
-                            json!({
-                                "sender": sender,
-                                "sender_kind": sender_kind(&sender),
-                                "auth_user": message.auth_user,
-                                "helo": message.helo,
-                            }),
+                            Params::new()
+                                .add("auth_user", &message.auth_user)
+                                .add("helo", &message.helo)
+                                .add("sender", &sender)
+                                .add("sender_kind", sender_kind(&sender)),
                             format!(
                                 "{} is outside the owned domains, and neither SMTP AUTH ({}) nor \
                                  HELO ({}) identifies the organisation",
@@ -257,7 +257,7 @@ fn check_licence(sender: &str, organisation: &Organisation) -> Option<Decision> 
     }
     let detail = Note::new(
         "no_gmail_licence",
-        json!({ "sender": sender }),
+        Params::new().add("sender", sender),
         format!("{sender} is a registered user without a Gmail licence"),
     );
     Some(Decision::new(NO_GMAIL_LICENCE, detail))
@@ -266,15 +266,18 @@ fn check_licence(sender: &str, organisation: &Organisation) -> Option<Decision> 
 fn not_owned_detail(sender: &str) -> Note {
     let (params, text) = match sender_shape(sender) {
         SenderShape::Null => (
-            json!({ "sender": sender, "sender_kind": "null" }),
+            Params::new().add("sender", sender).add("sender_kind", "null"),
             "null envelope sender has no domain, so it is in no owned domain".to_string(),
         ),
         SenderShape::Bare => (
-            json!({ "sender": sender, "sender_kind": "bare" }),
+            Params::new().add("sender", sender).add("sender_kind", "bare"),
             format!("bare local part {sender} has no domain, so it is in no owned domain"),
         ),
         SenderShape::Address { domain } => (
-            json!({ "sender": sender, "sender_kind": "address", "domain": domain }),
+            Params::new()
+                .add("domain", domain)
+                .add("sender", sender)
+                .add("sender_kind", "address"),
             format!("sender domain {domain} is not an owned domain"),
         ),
     };
@@ -358,7 +361,7 @@ pub(crate) fn check_null_multi_rcpt(
     }
     let detail = Note::new(
         "null_sender_multiple_recipients",
-        json!({ "recipients": transaction_recipients }),
+        Params::new().add("recipients", transaction_recipients),
         format!(
             "null envelope sender with {} recipients in one transaction",
             group_thousands(transaction_recipients as u64)

@@ -10,13 +10,11 @@
 
 use std::net::IpAddr;
 
-use ipnet::IpNet;
-use serde_json::json;
-
-use crate::note::Note;
+use crate::note::{Note, Params};
 use crate::policy::RelaySetting;
 use crate::replay::model::RelayConnection;
 use crate::replay::rules::{Decision, IP_NOT_ALLOWED, SMTP_AUTH_REQUIRED};
+use ipnet::IpNet;
 
 /// Codes of the refusal details this module writes.
 pub(crate) const NOTE_CODES: &[&str] = &[
@@ -168,12 +166,11 @@ fn refusal(connection: &RelayConnection, settings: &[RelaySetting], fits: &[Fit]
     if let Some((index, range)) = auth_missing_in_range {
         let detail = Note::new(
             "smtp_auth_required_in_range",
-            json!({
-                "setting": settings[index].name,
-                "address": known_address,
-                "range": range.to_string(),
-                "auth_attempted": connection.auth_attempted,
-            }),
+            Params::new()
+                .add("address", &known_address)
+                .add("auth_attempted", connection.auth_attempted)
+                .add("range", range.to_string())
+                .add("setting", &settings[index].name),
             format!(
                 "relay setting \"{}\" allows {address} (range {range}) but requires SMTP AUTH, \
                  and the connection {}",
@@ -192,7 +189,9 @@ fn refusal(connection: &RelayConnection, settings: &[RelaySetting], fits: &[Fit]
     if !ranged.is_empty() {
         let detail = Note::new(
             "address_not_in_ranges",
-            json!({ "address": known_address, "settings": ranged }),
+            Params::new()
+                .add("address", &known_address)
+                .add("settings", &ranged),
             format!(
                 "{address} is in no allowed IP range of relay setting{} {}",
                 if ranged.len() == 1 { "" } else { "s" },
@@ -205,7 +204,9 @@ fn refusal(connection: &RelayConnection, settings: &[RelaySetting], fits: &[Fit]
     let names: Vec<&str> = settings.iter().map(|setting| setting.name.as_str()).collect();
     let detail = Note::new(
         "smtp_auth_required",
-        json!({ "settings": names, "auth_attempted": connection.auth_attempted }),
+        Params::new()
+            .add("auth_attempted", connection.auth_attempted)
+            .add("settings", &names),
         format!(
             "relay setting{} {} require{} SMTP AUTH, and the connection {}",
             if names.len() == 1 { "" } else { "s" },
