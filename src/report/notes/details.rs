@@ -225,10 +225,16 @@ fn generic_helo(lang: Lang, p: &Params<'_>) -> Option<String> {
         ("no_dot", Lang::Ja) => "ドットを含まない名前",
         _ => return None,
     };
+    // Japanese text puts a space between kana and a Latin word.
+    let gap = if form.starts_with(|c: char| c.is_ascii()) {
+        " "
+    } else {
+        ""
+    };
     Some(pick(
         lang,
         format!("HELO name \"{helo}\" is {form}"),
-        format!("HELO 名「{helo}」は{form}です。"),
+        format!("HELO 名「{helo}」は{gap}{form}です。"),
     ))
 }
 

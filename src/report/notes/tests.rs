@@ -492,6 +492,16 @@ fn japanese_variants() {
             "スマートホストは 2024-03-04 09:00 (UTC) からの 1 分間に新しい接続を 5 回開いてメッセージ 5 通を送り、1 接続あたりのメッセージ数は 1.00 でした。しきい値は、新しい接続が 4 回を超え、かつ 1 接続あたりのメッセージ数が 2 未満の場合です。",
         ),
         (
+            "generic_helo",
+            json!({ "helo": "localhost", "form": "localhost" }),
+            "HELO 名「localhost」は localhost を表す名前です。",
+        ),
+        (
+            "generic_helo",
+            json!({ "helo": "mailhost", "form": "no_dot" }),
+            "HELO 名「mailhost」はドットを含まない名前です。",
+        ),
+        (
             "policy_per_user_limit",
             json!({ "key": "user_messages_per_day", "value": 500, "account": "unpaid" }),
             "limits.user_messages_per_day = 500 はポリシー ファイルで設定した値です。Google は未払い残高のあるアカウントのユーザーごとのリレー上限を公開していません。",
