@@ -190,7 +190,12 @@ pub fn page(evidence: &Evidence, facts: &Facts, charts: &[EmbeddedChart<'_>], la
     let words = lang.words();
     let summary = &evidence.summary;
     let not_judged = summary_items(summary, "/not_judged");
-    let (readiness, reasons) = readiness::decide(facts, not_judged.len(), lang);
+    let open = readiness::OpenPoints {
+        rules_not_judged: not_judged.len(),
+        warnings: summary_items(summary, "/warnings").len(),
+        findings: summary_items(summary, "/connection/findings").len(),
+    };
+    let (readiness, reasons) = readiness::decide(facts, open, lang);
 
     let mut out = String::new();
     let _ = write!(

@@ -35,9 +35,23 @@ impl Readiness {
     }
 }
 
+/// Counts of the open points that keep a replay without rejections from
+/// being ready as it is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OpenPoints {
+    /// Rules the policy gives too little information to judge.
+    pub rules_not_judged: usize,
+    /// Warning rules that fired (`dos.generic_helo` as a warning,
+    /// `dos.no_connection_reuse`).
+    pub warnings: usize,
+    /// Conflicts between the policy and the logs, and other connection
+    /// findings.
+    pub findings: usize,
+}
+
 /// Decides the readiness and lists its reasons, rejections first, then by
 /// recipients, most first.
-pub fn decide(facts: &Facts, rules_not_judged: usize, lang: Lang) -> (Readiness, Vec<String>) {
+pub fn decide(facts: &Facts, open: OpenPoints, lang: Lang) -> (Readiness, Vec<String>) {
     let mut refused: Vec<_> = facts
         .outcomes_by_rule
         .iter()
@@ -53,8 +67,14 @@ pub fn decide(facts: &Facts, rules_not_judged: usize, lang: Lang) -> (Readiness,
         .iter()
         .map(|row| text::reason(lang, &row.rule, &row.outcome, row.recipients))
         .collect();
-    if rules_not_judged > 0 {
-        reasons.push(text::not_judged_reason(lang, rules_not_judged));
+    if open.rules_not_judged > 0 {
+        reasons.push(text::not_judged_reason(lang, open.rules_not_judged));
+    }
+    if open.warnings > 0 {
+        reasons.push(text::warnings_reason(lang, open.warnings));
+    }
+    if open.findings > 0 {
+        reasons.push(text::findings_reason(lang, open.findings));
     }
 
     let readiness = if refused.iter().any(|row| row.outcome == "rejected") {
@@ -71,6 +91,32 @@ pub fn decide(facts: &Facts, rules_not_judged: usize, lang: Lang) -> (Readiness,
 mod tests {
     use super::*;
     use crate::report::facts::RuleCount;
+
+    fn not_judged(rules: usize) -> OpenPoints {
+        OpenPoints {
+            rules_not_judged: rules,
+            ..OpenPoints::default()
+        }
+    }
+
+    #[test]
+    fn warnings_and_findings_need_changes() {
+        let facts = facts(&[("", "accepted", 5)]);
+        let warnings = OpenPoints {
+            warnings: 1,
+            ..OpenPoints::default()
+        };
+        let (readiness, reasons) = decide(&facts, warnings, Lang::En);
+        assert_eq!(readiness, Readiness::ReadyAfterChanges);
+        assert_eq!(reasons, vec!["1 warning rule fired".to_string()]);
+        let findings = OpenPoints {
+            findings: 2,
+            ..OpenPoints::default()
+        };
+        let (readiness, reasons) = decide(&facts, findings, Lang::Ja);
+        assert_eq!(readiness, Readiness::ReadyAfterChanges);
+        assert!(reasons[0].contains('2'), "{reasons:?}");
+    }
 
     fn facts(rows: &[(&str, &str, u64)]) -> Facts {
         Facts {
@@ -96,7 +142,7 @@ mod tests {
     #[test]
     fn any_rejection_is_not_ready() {
         let facts = facts(&[("", "accepted", 100), ("limit.message_size", "rejected", 1)]);
-        let (readiness, reasons) = decide(&facts, 0, Lang::En);
+        let (readiness, reasons) = decide(&facts, OpenPoints::default(), Lang::En);
         assert_eq!(readiness, Readiness::NotReady);
         assert_eq!(reasons, vec!["1 recipient rejected by limit.message_size"]);
     }
@@ -108,7 +154,7 @@ mod tests {
             ("sender.rewrite_postmaster", "rewritten", 3),
             ("limit.org_recipients_10min", "throttled", 5),
         ]);
-        let (readiness, reasons) = decide(&facts, 0, Lang::En);
+        let (readiness, reasons) = decide(&facts, OpenPoints::default(), Lang::En);
         assert_eq!(readiness, Readiness::ReadyAfterChanges);
         assert_eq!(reasons.len(), 2);
         assert!(reasons[0].contains("limit.org_recipients_10min"));
@@ -117,13 +163,22 @@ mod tests {
     #[test]
     fn rules_not_judged_need_changes() {
         let facts = facts(&[("", "accepted", 100)]);
-        assert_eq!(decide(&facts, 2, Lang::En).0, Readiness::ReadyAfterChanges);
-        assert_eq!(decide(&facts, 0, Lang::En).0, Readiness::Ready);
+        assert_eq!(
+            decide(&facts, not_judged(2), Lang::En).0,
+            Readiness::ReadyAfterChanges
+        );
+        assert_eq!(
+            decide(&facts, OpenPoints::default(), Lang::En).0,
+            Readiness::Ready
+        );
     }
 
     #[test]
     fn unknown_warning_outcome_needs_changes() {
         let facts = facts(&[("", "accepted", 10), ("dos.generic_helo", "warning", 10)]);
-        assert_eq!(decide(&facts, 0, Lang::Ja).0, Readiness::ReadyAfterChanges);
+        assert_eq!(
+            decide(&facts, OpenPoints::default(), Lang::Ja).0,
+            Readiness::ReadyAfterChanges
+        );
     }
 }

@@ -627,6 +627,28 @@ pub fn not_judged_reason(lang: Lang, rules: usize) -> String {
     }
 }
 
+pub fn warnings_reason(lang: Lang, rules: usize) -> String {
+    match lang {
+        Lang::En if rules == 1 => "1 warning rule fired".to_string(),
+        Lang::En => format!("{rules} warning rules fired"),
+        Lang::Ja => format!("警告のルールが {rules} 件該当しました"),
+    }
+}
+
+pub fn findings_reason(lang: Lang, findings: usize) -> String {
+    match lang {
+        Lang::En if findings == 1 => {
+            "1 connection finding: the policy and the logs disagree, or a fact is missing".to_string()
+        }
+        Lang::En => {
+            format!("{findings} connection findings: the policy and the logs disagree, or facts are missing")
+        }
+        Lang::Ja => format!(
+            "接続に関する指摘が {findings} 件あります (ポリシーとログの不一致、または不足している情報)"
+        ),
+    }
+}
+
 /// Keys of `summary.clients` entries, in the order of the clients table.
 pub const CLIENT_FIELDS: [&str; 10] = [
     "ip",
