@@ -16,6 +16,7 @@ use flate2::read::MultiGzDecoder;
 use crate::error::{InputError, RejectCode};
 use crate::postfix::{self, correlate::Correlator, correlate::LineRef, Daemon};
 use crate::records::{excerpt, RejectRecord};
+use crate::shared::SharedStr;
 use crate::syslog::{self, Stamp};
 use crate::time::{count_rollovers, to_instant, YearSource, YearTracker};
 use crate::Tables;
@@ -214,6 +215,7 @@ pub fn ingest_set(
     let mut unreported_bytes = 0u64;
     for (index, source) in sources.iter().enumerate() {
         let mut reader = LineReader::new(reader_for(source)?);
+        let source_file = SharedStr::from(source.name.as_str());
         let mut at_start = !previous_tail.is_empty();
         // The newest file has no successor whose start could repeat it.
         let keep_tail = index + 1 < sources.len();
@@ -242,18 +244,30 @@ pub fn ingest_set(
                 tail.push_back(kept);
             }
             if at_start && previous_tail.contains(&line_hash(&line)) {
-                reject(&mut tables, source, number, RejectCode::DuplicateLine, &line);
+                reject(
+                    &mut tables,
+                    &source_file,
+                    number,
+                    RejectCode::DuplicateLine,
+                    &line,
+                );
                 continue;
             }
             at_start = false;
             if truncated {
-                reject(&mut tables, source, number, RejectCode::TruncatedLine, &line);
+                reject(
+                    &mut tables,
+                    &source_file,
+                    number,
+                    RejectCode::TruncatedLine,
+                    &line,
+                );
                 continue;
             }
             let text = String::from_utf8_lossy(&line);
             process_line(
                 &text,
-                source,
+                &source_file,
                 number,
                 &mut tracker,
                 options.zone,
@@ -280,7 +294,7 @@ fn read_error(source: &Source, error: io::Error) -> InputError {
 
 fn process_line(
     text: &str,
-    source: &Source,
+    source_file: &SharedStr,
     number: u64,
     tracker: &mut YearTracker,
     zone: Tz,
@@ -288,13 +302,19 @@ fn process_line(
     tables: &mut Tables,
 ) {
     if text.trim().is_empty() {
-        reject(tables, source, number, RejectCode::BlankLine, text.as_bytes());
+        reject(
+            tables,
+            source_file,
+            number,
+            RejectCode::BlankLine,
+            text.as_bytes(),
+        );
         return;
     }
     let prefix = match syslog::parse_prefix(text) {
         Ok(prefix) => prefix,
         Err(code) => {
-            reject(tables, source, number, code, text.as_bytes());
+            reject(tables, source_file, number, code, text.as_bytes());
             return;
         }
     };
@@ -313,7 +333,7 @@ fn process_line(
     let at = match to_instant(prefix.stamp, year, zone) {
         Ok(at) => at,
         Err(code) => {
-            reject(tables, source, number, code, text.as_bytes());
+            reject(tables, source_file, number, code, text.as_bytes());
             return;
         }
     };
@@ -321,7 +341,7 @@ fn process_line(
         Ok(event) => {
             tables.counts.used += 1;
             let line = LineRef {
-                source_file: &source.name,
+                source_file,
                 line: number,
                 at,
                 host: prefix.host,
@@ -330,7 +350,7 @@ fn process_line(
             };
             correlator.apply(line, event, tables);
         }
-        Err(code) => reject(tables, source, number, code, text.as_bytes()),
+        Err(code) => reject(tables, source_file, number, code, text.as_bytes()),
     }
 }
 
@@ -344,11 +364,11 @@ fn other_program(tables: &mut Tables, program: &str) {
     }
 }
 
-fn reject(tables: &mut Tables, source: &Source, number: u64, code: RejectCode, line: &[u8]) {
+fn reject(tables: &mut Tables, source_file: &SharedStr, number: u64, code: RejectCode, line: &[u8]) {
     tables.counts.rejected += 1;
     *tables.counts.reject_codes.entry(code.as_str()).or_default() += 1;
     tables.rejects.push(RejectRecord {
-        source_file: source.name.clone(),
+        source_file: source_file.clone(),
         line: number,
         code: code.as_str(),
         excerpt: excerpt(&String::from_utf8_lossy(line)),
