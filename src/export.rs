@@ -4,6 +4,7 @@
 
 use std::fs::File;
 use std::io::Write;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -20,6 +21,13 @@ use std::collections::HashMap;
 use relayaudit_parsers::SessionRecord;
 
 use crate::replay::model::{ConnectionVerdict, Verdict};
+
+/// Rows per batch handed to the Parquet writer. The writer encodes a batch
+/// in mini-batches of 1,024 rows (parquet's default `write_batch_size`) and
+/// checks the page size after each. Chunks that are a multiple of it leave
+/// the mini-batches, and so the pages, where one batch of all the rows puts
+/// them.
+pub const PARQUET_CHUNK_ROWS: usize = 64 * 1024;
 
 /// The output folder, checked and created.
 pub struct OutputDir {
@@ -72,15 +80,26 @@ impl OutputDir {
         Ok(())
     }
 
-    pub fn write_parquet(&self, name: &str, batch: &RecordBatch) -> Result<()> {
+    /// Writes a table of `rows` rows as one Parquet file, building and
+    /// writing at most [`PARQUET_CHUNK_ROWS`] rows at a time: `batch(range)`
+    /// returns the batch of the rows in `range`. Only one chunk of Arrow
+    /// columns is in memory at a time, and the file has the same bytes as a
+    /// file written from a single batch of all the rows.
+    pub fn write_parquet(
+        &self,
+        name: &str,
+        rows: usize,
+        batch: impl Fn(Range<usize>) -> Result<RecordBatch>,
+    ) -> Result<()> {
         self.write_atomic(name, |file| {
+            let first = batch(0..rows.min(PARQUET_CHUNK_ROWS))?;
             // Column statistics are kept for time columns only: query
             // engines prune row groups by time, and min/max over string
             // columns such as message_key cost more than they save.
             let mut properties = WriterProperties::builder()
                 .set_compression(Compression::SNAPPY)
                 .set_statistics_enabled(EnabledStatistics::None);
-            for field in batch.schema().fields() {
+            for field in first.schema().fields() {
                 if matches!(field.data_type(), DataType::Timestamp(..)) {
                     properties = properties.set_column_statistics_enabled(
                         ColumnPath::from(field.name().as_str()),
@@ -89,8 +108,15 @@ impl OutputDir {
                 }
             }
             let properties = properties.build();
-            let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(properties))?;
-            writer.write(batch)?;
+            let mut writer = ArrowWriter::try_new(file, first.schema(), Some(properties))?;
+            writer.write(&first)?;
+            drop(first);
+            let mut start = PARQUET_CHUNK_ROWS;
+            while start < rows {
+                let end = rows.min(start + PARQUET_CHUNK_ROWS);
+                writer.write(&batch(start..end)?)?;
+                start = end;
+            }
             writer.close()?;
             Ok(())
         })
@@ -136,22 +162,27 @@ pub fn verdicts_batch(rows: &[Verdict]) -> Result<RecordBatch> {
     Ok(batch)
 }
 
+/// Indexes connection verdicts by session key.
+pub fn verdicts_by_session(verdicts: &[ConnectionVerdict]) -> HashMap<&str, &ConnectionVerdict> {
+    verdicts
+        .iter()
+        .map(|verdict| (verdict.key.as_str(), verdict))
+        .collect()
+}
+
 /// Adds the connection verdict of each session to `sessions` (the batch of
 /// `rows`): columns `relay_client_ip`, `relay_setting`,
 /// `connection_outcome`, `connection_rule` (empty when accepted),
 /// `connection_reply_code`, `connection_enhanced_code`,
 /// `connection_detail` and `connection_warnings` (comma-separated). They are
 /// null for sessions that were not judged: every session in smarthost mode,
-/// and postscreen and content filter sessions in direct mode.
+/// and postscreen and content filter sessions in direct mode. `by_key` is
+/// [`verdicts_by_session`] of the replay's connection verdicts.
 pub fn sessions_with_verdicts(
     sessions: RecordBatch,
     rows: &[SessionRecord],
-    verdicts: &[ConnectionVerdict],
+    by_key: &HashMap<&str, &ConnectionVerdict>,
 ) -> Result<RecordBatch> {
-    let by_key: HashMap<&str, &ConnectionVerdict> = verdicts
-        .iter()
-        .map(|verdict| (verdict.key.as_str(), verdict))
-        .collect();
     let matched: Vec<Option<&ConnectionVerdict>> = rows
         .iter()
         .map(|row| by_key.get(row.session_key.as_str()).copied())

@@ -17,7 +17,7 @@ use relayaudit_parsers::{ingest_set, IngestOptions, Source, Tables, TimeChoice};
 use sha2::{Digest, Sha256};
 
 use crate::cli::{FailOn, FormatArg, InputArgs, ModeArg, ReplayArgs};
-use crate::export::{sessions_with_verdicts, verdicts_batch, OutputDir};
+use crate::export::{sessions_with_verdicts, verdicts_batch, verdicts_by_session, OutputDir};
 use crate::input::{self, RotatedSet};
 use crate::policy::{self, Policy};
 use crate::relay_view;
@@ -320,26 +320,43 @@ fn write_tables(
     replayed: Option<&replay::model::ReplayOutput>,
 ) -> Result<()> {
     type Job<'a> = Box<dyn FnOnce() -> Result<()> + Send + 'a>;
+    let messages = &tables.messages;
+    let deliveries = &tables.deliveries;
+    let sessions = &tables.sessions;
+    let rejects = &tables.rejects;
     let mut jobs: Vec<Job<'_>> = vec![
-        Box::new(|| out.write_parquet("messages.parquet", &columnar::messages_batch(&tables.messages)?)),
         Box::new(|| {
-            out.write_parquet(
-                "deliveries.parquet",
-                &columnar::deliveries_batch(&tables.deliveries)?,
-            )
+            out.write_parquet("messages.parquet", messages.len(), |range| {
+                Ok(columnar::messages_batch(&messages[range])?)
+            })
+        }),
+        Box::new(|| {
+            out.write_parquet("deliveries.parquet", deliveries.len(), |range| {
+                Ok(columnar::deliveries_batch(&deliveries[range])?)
+            })
         }),
         Box::new(move || {
-            let mut sessions = columnar::sessions_batch(&tables.sessions)?;
-            if let Some(replayed) = replayed {
-                sessions = sessions_with_verdicts(sessions, &tables.sessions, &replayed.connections)?;
-            }
-            out.write_parquet("sessions.parquet", &sessions)
+            let by_key = replayed.map(|replayed| verdicts_by_session(&replayed.connections));
+            out.write_parquet("sessions.parquet", sessions.len(), |range| {
+                let batch = columnar::sessions_batch(&sessions[range.clone()])?;
+                match &by_key {
+                    Some(by_key) => sessions_with_verdicts(batch, &sessions[range], by_key),
+                    None => Ok(batch),
+                }
+            })
         }),
-        Box::new(|| out.write_parquet("rejects.parquet", &columnar::rejects_batch(&tables.rejects)?)),
+        Box::new(|| {
+            out.write_parquet("rejects.parquet", rejects.len(), |range| {
+                Ok(columnar::rejects_batch(&rejects[range])?)
+            })
+        }),
     ];
     if let Some(replayed) = replayed {
+        let verdicts = &replayed.verdicts;
         jobs.push(Box::new(move || {
-            out.write_parquet("verdicts.parquet", &verdicts_batch(&replayed.verdicts)?)
+            out.write_parquet("verdicts.parquet", verdicts.len(), |range| {
+                verdicts_batch(&verdicts[range])
+            })
         }));
     }
     jobs.into_par_iter()
