@@ -4,11 +4,12 @@
 
 use std::fs::File;
 use std::io::Write;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use arrow::array::RecordBatch;
-use arrow::datatypes::DataType;
+use arrow::datatypes::{DataType, Schema};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
@@ -20,6 +21,32 @@ use std::collections::HashMap;
 use relayaudit_parsers::SessionRecord;
 
 use crate::replay::model::{ConnectionVerdict, Verdict};
+
+/// Rows per batch handed to the Parquet writer. The writer encodes a batch
+/// in mini-batches of 1,024 rows (parquet's default `write_batch_size`) and
+/// checks the page size after each. Chunks that are a multiple of it leave
+/// the mini-batches, and so the pages, where one batch of all the rows puts
+/// them.
+pub const PARQUET_CHUNK_ROWS: usize = 64 * 1024;
+
+/// Returns the Parquet writer settings of every table.
+fn parquet_properties(schema: &Schema) -> WriterProperties {
+    // Column statistics are kept for time columns only: query engines prune
+    // row groups by time, and min/max over string columns such as
+    // message_key cost more than they save.
+    let mut properties = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_statistics_enabled(EnabledStatistics::None);
+    for field in schema.fields() {
+        if matches!(field.data_type(), DataType::Timestamp(..)) {
+            properties = properties.set_column_statistics_enabled(
+                ColumnPath::from(field.name().as_str()),
+                EnabledStatistics::Chunk,
+            );
+        }
+    }
+    properties.build()
+}
 
 /// The output folder, checked and created.
 pub struct OutputDir {
@@ -72,25 +99,29 @@ impl OutputDir {
         Ok(())
     }
 
-    pub fn write_parquet(&self, name: &str, batch: &RecordBatch) -> Result<()> {
+    /// Writes a table of `rows` rows as one Parquet file. `batch(range)`
+    /// builds the batch of the rows in `range` and is called for at most
+    /// [`PARQUET_CHUNK_ROWS`] rows at a time, so only one chunk of Arrow
+    /// columns is in memory. The file has the same bytes as one written from
+    /// a single batch of all the rows.
+    pub fn write_parquet(
+        &self,
+        name: &str,
+        rows: usize,
+        batch: impl Fn(Range<usize>) -> Result<RecordBatch>,
+    ) -> Result<()> {
         self.write_atomic(name, |file| {
-            // Column statistics are kept for time columns only: query
-            // engines prune row groups by time, and min/max over string
-            // columns such as message_key cost more than they save.
-            let mut properties = WriterProperties::builder()
-                .set_compression(Compression::SNAPPY)
-                .set_statistics_enabled(EnabledStatistics::None);
-            for field in batch.schema().fields() {
-                if matches!(field.data_type(), DataType::Timestamp(..)) {
-                    properties = properties.set_column_statistics_enabled(
-                        ColumnPath::from(field.name().as_str()),
-                        EnabledStatistics::Chunk,
-                    );
-                }
+            let first = batch(0..rows.min(PARQUET_CHUNK_ROWS))?;
+            let properties = parquet_properties(&first.schema());
+            let mut writer = ArrowWriter::try_new(file, first.schema(), Some(properties))?;
+            writer.write(&first)?;
+            drop(first);
+            let mut start = PARQUET_CHUNK_ROWS;
+            while start < rows {
+                let end = rows.min(start + PARQUET_CHUNK_ROWS);
+                writer.write(&batch(start..end)?)?;
+                start = end;
             }
-            let properties = properties.build();
-            let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(properties))?;
-            writer.write(batch)?;
             writer.close()?;
             Ok(())
         })
@@ -140,22 +171,27 @@ pub fn verdicts_batch(rows: &[Verdict]) -> Result<RecordBatch> {
     Ok(batch)
 }
 
+/// Indexes connection verdicts by session key.
+pub fn verdicts_by_session(verdicts: &[ConnectionVerdict]) -> HashMap<&str, &ConnectionVerdict> {
+    verdicts
+        .iter()
+        .map(|verdict| (verdict.key.as_str(), verdict))
+        .collect()
+}
+
 /// Adds the connection verdict of each session to `sessions` (the batch of
 /// `rows`): columns `relay_client_ip`, `relay_setting`,
 /// `connection_outcome`, `connection_rule` (empty when accepted),
 /// `connection_reply_code`, `connection_enhanced_code`,
 /// `connection_detail` and `connection_warnings` (comma-separated). They are
 /// null for sessions that were not judged: every session in smarthost mode,
-/// and postscreen and content filter sessions in direct mode.
+/// and postscreen and content filter sessions in direct mode. `by_key` is
+/// [`verdicts_by_session`] of the replay's connection verdicts.
 pub fn sessions_with_verdicts(
     sessions: RecordBatch,
     rows: &[SessionRecord],
-    verdicts: &[ConnectionVerdict],
+    by_key: &HashMap<&str, &ConnectionVerdict>,
 ) -> Result<RecordBatch> {
-    let by_key: HashMap<&str, &ConnectionVerdict> = verdicts
-        .iter()
-        .map(|verdict| (verdict.key.as_str(), verdict))
-        .collect();
     let matched: Vec<Option<&ConnectionVerdict>> = rows
         .iter()
         .map(|row| by_key.get(row.session_key.as_str()).copied())
@@ -199,4 +235,49 @@ pub fn sessions_with_verdicts(
     columns.extend(extra.columns().iter().cloned());
     let schema = std::sync::Arc::new(arrow::datatypes::Schema::new(fields));
     Ok(RecordBatch::try_new(schema, columns)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Builds rows `range` of a table with a unique string column, a
+    /// repeated one and a number, like `message_key`, `status` and
+    /// `first_line`.
+    fn table(range: Range<usize>) -> Result<RecordBatch> {
+        let keys: Vec<String> = range
+            .clone()
+            .map(|row| format!("mx1/{row:X}/maillog:{row}"))
+            .collect();
+        let batch = BatchBuilder::new()
+            .string("message_key", keys.iter().map(String::as_str))
+            .string("status", range.clone().map(|row| ["sent", "deferred"][row % 2]))
+            .u64("first_line", range.map(|row| row as u64))
+            .finish()?;
+        Ok(batch)
+    }
+
+    #[test]
+    fn chunked_parquet_matches_single_batch() {
+        let folder = tempfile::tempdir().unwrap();
+        let out = OutputDir::create(folder.path(), true).unwrap();
+        let rows = 2 * PARQUET_CHUNK_ROWS + 1_000;
+        out.write_parquet("chunked.parquet", rows, table).unwrap();
+        let batch = table(0..rows).unwrap();
+        let mut whole = Vec::new();
+        let properties = parquet_properties(&batch.schema());
+        let mut writer = ArrowWriter::try_new(&mut whole, batch.schema(), Some(properties)).unwrap();
+        writer.write(&batch).unwrap();
+        writer.close().unwrap();
+        let chunked = std::fs::read(folder.path().join("chunked.parquet")).unwrap();
+        assert!(chunked == whole, "chunked and single-batch files differ");
+    }
+
+    #[test]
+    fn empty_table_written() {
+        let folder = tempfile::tempdir().unwrap();
+        let out = OutputDir::create(folder.path(), true).unwrap();
+        out.write_parquet("empty.parquet", 0, table).unwrap();
+        assert!(folder.path().join("empty.parquet").exists());
+    }
 }

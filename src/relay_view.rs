@@ -252,7 +252,7 @@ fn relay_message(chosen: Selected<'_>, policy: &Policy, connection: usize) -> Re
 fn relay_message_with(chosen: Selected<'_>, auth_user: &str, helo: &str, connection: usize) -> RelayMessage {
     let message = chosen.message;
     RelayMessage {
-        message_key: message.message_key.clone(),
+        message_key: message.message_key.to_string(),
         source_format: message.source_format.to_string(),
         at_us: chosen.at_us,
         envelope_from: chosen.envelope_from.to_string(),
@@ -262,7 +262,7 @@ fn relay_message_with(chosen: Selected<'_>, auth_user: &str, helo: &str, connect
         helo: helo.to_string(),
         connection,
         provenance: Provenance {
-            source_file: message.provenance.source_file.clone(),
+            source_file: message.provenance.source_file.to_string(),
             first_line: message.provenance.first_line,
             last_line: message.provenance.last_line,
         },

@@ -2,23 +2,25 @@
 //! the parser of its format. Every line read ends up in exactly one of three
 //! counts: used, other program, or rejected (with a `rejects` row).
 
-use std::collections::{BTreeMap, HashSet, VecDeque};
+mod blocks;
+
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::io::{self, BufRead, BufReader};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
 use chrono_tz::Tz;
 use flate2::read::MultiGzDecoder;
 
-use crate::error::{InputError, RejectCode};
-use crate::postfix::{self, correlate::Correlator, correlate::LineRef, Daemon};
-use crate::records::{excerpt, RejectRecord};
+use crate::error::InputError;
+use crate::postfix::correlate::Correlator;
 use crate::syslog::{self, Stamp};
-use crate::time::{count_rollovers, to_instant, YearSource, YearTracker};
+use crate::time::{count_rollovers, YearSource};
 use crate::Tables;
+use blocks::{Block, ParsedLine, SetReader};
 
 /// Maximum line length kept, in bytes. A longer line is cut to this length and
 /// rejected as `truncated_line`.
@@ -163,6 +165,17 @@ pub fn ingest_set(
     stdin: Option<&[u8]>,
     options: &IngestOptions,
 ) -> Result<(Tables, TimeChoice), InputError> {
+    read_set(sources, stdin, options, blocks::BLOCK_BYTES)
+}
+
+/// Like [`ingest_set`], with blocks of `block_bytes`; the result does not
+/// depend on the block size.
+fn read_set(
+    sources: &[Source],
+    stdin: Option<&[u8]>,
+    options: &IngestOptions,
+    block_bytes: usize,
+) -> Result<(Tables, TimeChoice), InputError> {
     let reader_for = |source: &Source| -> Result<Box<dyn BufRead + Send + '_>, InputError> {
         match &source.path {
             Some(path) => open(path),
@@ -203,72 +216,51 @@ pub fn ingest_set(
         zone: options.zone.name().to_string(),
     };
 
-    let mut tables = Tables::default();
+    let mut reader = SetReader::new(sources, stdin, options, first_year, block_bytes);
     let mut correlator = Correlator::new();
-    let mut tracker = YearTracker::new(first_year);
-    let mut previous_tail: HashSet<u64> = HashSet::new();
-    let mut line = Vec::new();
-    // The last lines of the current file, kept as bytes in reused buffers and
-    // hashed only when the file ends, so that most lines are never hashed.
-    let mut tail: VecDeque<Vec<u8>> = VecDeque::with_capacity(OVERLAP_LINES);
-    let mut unreported_bytes = 0u64;
-    for (index, source) in sources.iter().enumerate() {
-        let mut reader = LineReader::new(reader_for(source)?);
-        let mut at_start = !previous_tail.is_empty();
-        // The newest file has no successor whose start could repeat it.
-        let keep_tail = index + 1 < sources.len();
-        let mut number = 0u64;
-        while let Some(truncated) = reader
-            .next_line(&mut line)
-            .map_err(|error| read_error(source, error))?
-        {
-            number += 1;
-            tables.counts.read += 1;
-            if let Some(progress) = &options.progress {
-                unreported_bytes += line.len() as u64 + 1;
-                if unreported_bytes >= PROGRESS_STEP_BYTES {
-                    progress.fetch_add(unreported_bytes, Ordering::Relaxed);
-                    unreported_bytes = 0;
-                }
-            }
-            if keep_tail {
-                let mut kept = if tail.len() == OVERLAP_LINES {
-                    tail.pop_front().unwrap_or_default()
-                } else {
-                    Vec::new()
-                };
-                kept.clear();
-                kept.extend_from_slice(&line);
-                tail.push_back(kept);
-            }
-            if at_start && previous_tail.contains(&line_hash(&line)) {
-                reject(&mut tables, source, number, RejectCode::DuplicateLine, &line);
-                continue;
-            }
-            at_start = false;
-            if truncated {
-                reject(&mut tables, source, number, RejectCode::TruncatedLine, &line);
-                continue;
-            }
-            let text = String::from_utf8_lossy(&line);
-            process_line(
-                &text,
-                source,
-                number,
-                &mut tracker,
-                options.zone,
-                &mut correlator,
-                &mut tables,
-            );
+    let mut rows = Tables::default();
+    // Two blocks take turns: while the correlator joins the events of one,
+    // the reader fills and parses the other on a second thread of the pool
+    // (on the same thread when the pool has one). The correlator receives
+    // every event in line order, so the rows do not depend on the threads.
+    let mut block_a = Block::default();
+    let mut block_b = Block::default();
+    let (mut events_a, mut more) = reader.next_block(&mut block_a)?;
+    loop {
+        if !more {
+            correlate(&mut correlator, &mut rows, events_a);
+            break;
         }
-        previous_tail = tail.iter().map(|kept| line_hash(kept)).collect();
-        tail.clear();
+        let (parsed_b, ()) = rayon::join(
+            || reader.next_block(&mut block_b),
+            || correlate(&mut correlator, &mut rows, events_a),
+        );
+        let (events_b, more_b) = parsed_b?;
+        if !more_b {
+            correlate(&mut correlator, &mut rows, events_b);
+            break;
+        }
+        let (parsed_a, ()) = rayon::join(
+            || reader.next_block(&mut block_a),
+            || correlate(&mut correlator, &mut rows, events_b),
+        );
+        (events_a, more) = parsed_a?;
     }
-    correlator.finish(&mut tables);
-    if let Some(progress) = &options.progress {
-        progress.fetch_add(unreported_bytes, Ordering::Relaxed);
-    }
+    correlator.finish(&mut rows);
+    reader.report_progress();
+
+    let mut tables = std::mem::take(&mut reader.tables);
+    tables.messages = rows.messages;
+    tables.deliveries = rows.deliveries;
+    tables.sessions = rows.sessions;
     Ok((tables, choice))
+}
+
+/// Applies the events of one block, in order.
+fn correlate(correlator: &mut Correlator, rows: &mut Tables, events: Vec<ParsedLine<'_>>) {
+    for (line, event) in events {
+        correlator.apply(line, event, rows);
+    }
 }
 
 fn read_error(source: &Source, error: io::Error) -> InputError {
@@ -276,83 +268,6 @@ fn read_error(source: &Source, error: io::Error) -> InputError {
         path: source.path.clone().unwrap_or_else(|| PathBuf::from("-")),
         source: error,
     }
-}
-
-fn process_line(
-    text: &str,
-    source: &Source,
-    number: u64,
-    tracker: &mut YearTracker,
-    zone: Tz,
-    correlator: &mut Correlator,
-    tables: &mut Tables,
-) {
-    if text.trim().is_empty() {
-        reject(tables, source, number, RejectCode::BlankLine, text.as_bytes());
-        return;
-    }
-    let prefix = match syslog::parse_prefix(text) {
-        Ok(prefix) => prefix,
-        Err(code) => {
-            reject(tables, source, number, code, text.as_bytes());
-            return;
-        }
-    };
-    let year = match prefix.stamp {
-        Stamp::Classic { month, .. } => tracker.year_of(month),
-        Stamp::Rfc3339 { .. } => None,
-    };
-    let Some(daemon) = postfix::daemon_of(prefix.program) else {
-        other_program(tables, prefix.program);
-        return;
-    };
-    if daemon == Daemon::Auxiliary {
-        other_program(tables, prefix.program);
-        return;
-    }
-    let at = match to_instant(prefix.stamp, year, zone) {
-        Ok(at) => at,
-        Err(code) => {
-            reject(tables, source, number, code, text.as_bytes());
-            return;
-        }
-    };
-    match postfix::parse_body(daemon, prefix.body) {
-        Ok(event) => {
-            tables.counts.used += 1;
-            let line = LineRef {
-                source_file: &source.name,
-                line: number,
-                at,
-                host: prefix.host,
-                program: prefix.program,
-                pid: prefix.pid,
-            };
-            correlator.apply(line, event, tables);
-        }
-        Err(code) => reject(tables, source, number, code, text.as_bytes()),
-    }
-}
-
-fn other_program(tables: &mut Tables, program: &str) {
-    tables.counts.other_program += 1;
-    match tables.counts.other_programs.get_mut(program) {
-        Some(count) => *count += 1,
-        None => {
-            tables.counts.other_programs.insert(program.to_string(), 1);
-        }
-    }
-}
-
-fn reject(tables: &mut Tables, source: &Source, number: u64, code: RejectCode, line: &[u8]) {
-    tables.counts.rejected += 1;
-    *tables.counts.reject_codes.entry(code.as_str()).or_default() += 1;
-    tables.rejects.push(RejectRecord {
-        source_file: source.name.clone(),
-        line: number,
-        code: code.as_str(),
-        excerpt: excerpt(&String::from_utf8_lossy(line)),
-    });
 }
 
 /// Returns the month of a line that starts (after an optional `<PRI>`) with a
@@ -374,6 +289,7 @@ fn line_hash(line: &[u8]) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::time::YearSource;
 
     fn read_all(bytes: &[u8]) -> Vec<(Vec<u8>, bool)> {
         let mut reader = LineReader::new(io::Cursor::new(bytes));
@@ -416,5 +332,61 @@ mod tests {
         assert_eq!(classic_month(b"<22>Dec 31 23:59:59 h p: x"), Some(12));
         assert_eq!(classic_month(b"Jan  1 00:00:00 h p: x"), Some(1));
         assert_eq!(classic_month(b"2024-01-01T00:00:00Z h p: x"), None);
+    }
+
+    /// Writes a rotated set of three files whose later files repeat the end
+    /// of the earlier ones, with blank, cut, non-UTF-8 and foreign lines.
+    fn write_rotated_set(folder: &std::path::Path) -> Vec<Source> {
+        let sample = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../fixtures/postfix/sample.log"
+        ))
+        .unwrap();
+        let lines: Vec<&[u8]> = sample.split(|&byte| byte == b'\n').collect();
+        let third = lines.len() / 3;
+        let mut oldest = lines[..third].join(&b'\n');
+        oldest.extend_from_slice(b"\n\nMar  7 02:09:33 mx opendkim[9]: x\n");
+        oldest.extend_from_slice(b"Mar  7 02:09:33 mx postfix/smtpd[9]: caf\xe9 \xff\n");
+        oldest.extend(std::iter::repeat_n(b'x', MAX_LINE_BYTES + 5));
+        oldest.push(b'\n');
+        // The middle and newest files start with the last lines of the file
+        // before them, as an overlapping rotation writes them.
+        let middle = lines[third - 4..2 * third].join(&b'\n');
+        let newest = lines[2 * third - 3..].join(&b'\n');
+        let mut sources = Vec::new();
+        for (name, bytes) in [("maillog.2", oldest), ("maillog.1", middle), ("maillog", newest)] {
+            let path = folder.join(name);
+            std::fs::write(&path, bytes).unwrap();
+            sources.push(Source {
+                name: name.to_string(),
+                path: Some(path),
+            });
+        }
+        sources
+    }
+
+    #[test]
+    fn block_size_does_not_change_tables() {
+        let folder = tempfile::tempdir().unwrap();
+        let sources = write_rotated_set(folder.path());
+        let options = IngestOptions {
+            year: YearSource::Option(2024),
+            zone: "UTC".parse().unwrap(),
+            progress: None,
+        };
+        let (expected, _) = read_set(&sources, None, &options, blocks::BLOCK_BYTES).unwrap();
+        let codes = &expected.counts.reject_codes;
+        for code in ["duplicate_line", "truncated_line", "blank_line"] {
+            assert!(codes.contains_key(code), "{code} missing from {codes:?}");
+        }
+        assert!(expected.deliveries.len() > 10);
+        for block_bytes in [1, 7, 100, 4096] {
+            let (tables, _) = read_set(&sources, None, &options, block_bytes).unwrap();
+            assert_eq!(tables.counts, expected.counts, "{block_bytes}");
+            assert_eq!(tables.rejects, expected.rejects, "{block_bytes}");
+            assert_eq!(tables.messages, expected.messages, "{block_bytes}");
+            assert_eq!(tables.deliveries, expected.deliveries, "{block_bytes}");
+            assert_eq!(tables.sessions, expected.sessions, "{block_bytes}");
+        }
     }
 }

@@ -13,12 +13,14 @@ pub mod fields;
 pub mod ingest;
 pub mod postfix;
 pub mod records;
+pub mod shared;
 pub mod syslog;
 pub mod time;
 
 pub use error::{InputError, RejectCode};
 pub use ingest::{ingest_set, IngestOptions, LineCounts, Source, TimeChoice};
 pub use records::{DeliveryRecord, Instant, MessageRecord, Provenance, RejectRecord, SessionRecord};
+pub use shared::{Interner, SharedStr};
 
 /// The rows built from one set of inputs, with the line accounting.
 #[derive(Debug, Default)]

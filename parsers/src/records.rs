@@ -1,10 +1,15 @@
 //! Owned rows of the output tables, built by the correlator and turned into
 //! Arrow columns by [`crate::columnar`]. Field names are the column names.
+//!
+//! Values that many rows repeat (file names, message and session keys, host
+//! names, statuses, TLS parameters) are [`SharedStr`]s, stored once.
+
+pub use crate::shared::SharedStr;
 
 /// Origin of a row: the input file and its 1-based line numbers.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Provenance {
-    pub source_file: String,
+    pub source_file: SharedStr,
     pub first_line: u64,
     pub last_line: u64,
 }
@@ -21,9 +26,9 @@ pub struct Instant {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct MessageRecord {
     /// `host/queue_id/first_line`: unique even when Postfix reuses a queue id.
-    pub message_key: String,
+    pub message_key: SharedStr,
     pub source_format: &'static str,
-    pub host: String,
+    pub host: SharedStr,
     pub queue_id: String,
     pub message_id: Option<String>,
     /// The first line of the message (smtpd `client=`, pickup, or whatever
@@ -37,22 +42,22 @@ pub struct MessageRecord {
     /// Entry path of the message: `smtp`, `pickup`, `bounce` (a notice made
     /// by Postfix), or `unknown` when the log starts after it was queued.
     pub origin: &'static str,
-    pub client_ip: Option<String>,
-    pub client_host: Option<String>,
-    pub helo: Option<String>,
-    pub auth_method: Option<String>,
-    pub auth_user: Option<String>,
+    pub client_ip: Option<SharedStr>,
+    pub client_host: Option<SharedStr>,
+    pub helo: Option<SharedStr>,
+    pub auth_method: Option<SharedStr>,
+    pub auth_user: Option<SharedStr>,
     /// smtpd's `sasl_sender=` (the MAIL FROM AUTH= parameter).
     pub sasl_sender: Option<String>,
-    pub tls_protocol: Option<String>,
-    pub tls_cipher: Option<String>,
-    pub session_key: Option<String>,
+    pub tls_protocol: Option<SharedStr>,
+    pub tls_cipher: Option<SharedStr>,
+    pub session_key: Option<SharedStr>,
     /// pickup's `uid=` for locally submitted mail.
     pub local_uid: Option<u32>,
     /// The message this one is a re-injected copy of (content filter hop).
-    pub reinjected_from: Option<String>,
+    pub reinjected_from: Option<SharedStr>,
     /// The original message of a bounce or delay notice.
-    pub notice_of: Option<String>,
+    pub notice_of: Option<SharedStr>,
     /// `sender non-delivery notification`, `postmaster non-delivery
     /// notification`, `sender delay notification`, ...
     pub notice_kind: Option<String>,
@@ -69,7 +74,7 @@ pub struct MessageRecord {
 /// One delivery attempt for one recipient.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct DeliveryRecord {
-    pub message_key: String,
+    pub message_key: SharedStr,
     pub recipient: String,
     pub orig_recipient: Option<String>,
     pub attempt_at: Instant,
@@ -78,16 +83,16 @@ pub struct DeliveryRecord {
     pub transport: &'static str,
     /// `relay=` name part, or the whole value when it has no brackets
     /// (`none`, `local`, `dovecot`).
-    pub relay_host: String,
-    pub relay_ip: Option<String>,
+    pub relay_host: SharedStr,
+    pub relay_ip: Option<SharedStr>,
     pub relay_port: Option<u16>,
-    pub status: String,
-    pub dsn: Option<String>,
+    pub status: SharedStr,
+    pub dsn: Option<SharedStr>,
     pub reply_code: Option<u16>,
-    pub enhanced_code: Option<String>,
+    pub enhanced_code: Option<SharedStr>,
     pub reply_text: String,
     /// The SMTP command that the reply is for (`RCPT TO`, `end of DATA`).
-    pub smtp_stage: Option<String>,
+    pub smtp_stage: Option<SharedStr>,
     pub delay_s: Option<f64>,
     pub delays: Option<String>,
     pub conn_use: Option<u32>,
@@ -96,8 +101,8 @@ pub struct DeliveryRecord {
     /// logged for the same address and port before the delivery. `None`
     /// when the log shows no such line: a plain connection, TLS logging
     /// turned off, or a cached connection opened by another process.
-    pub tls_protocol: Option<String>,
-    pub tls_cipher: Option<String>,
+    pub tls_protocol: Option<SharedStr>,
+    pub tls_cipher: Option<SharedStr>,
     /// Queue id of the copy a content filter re-injected (`queued as ID`
     /// in the reply, on the same host).
     pub reinjected_as: Option<String>,
@@ -107,22 +112,22 @@ pub struct DeliveryRecord {
 /// One SMTP session of smtpd (or postscreen).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct SessionRecord {
-    pub session_key: String,
-    pub host: String,
+    pub session_key: SharedStr,
+    pub host: SharedStr,
     /// `smtpd` or `postscreen`, with the service name when it has one
     /// (`submission/smtpd`).
-    pub service: String,
-    pub client_ip: Option<String>,
-    pub client_host: Option<String>,
+    pub service: SharedStr,
+    pub client_ip: Option<SharedStr>,
+    pub client_host: Option<SharedStr>,
     pub client_port: Option<u16>,
     pub connected_at: Option<Instant>,
     pub disconnected_at: Option<Instant>,
-    pub helo: Option<String>,
-    pub tls_protocol: Option<String>,
-    pub tls_cipher: Option<String>,
-    pub tls_trust: Option<String>,
-    pub auth_method: Option<String>,
-    pub auth_user: Option<String>,
+    pub helo: Option<SharedStr>,
+    pub tls_protocol: Option<SharedStr>,
+    pub tls_cipher: Option<SharedStr>,
+    pub tls_trust: Option<SharedStr>,
+    pub auth_method: Option<SharedStr>,
+    pub auth_user: Option<SharedStr>,
     pub auth_failures: u32,
     /// The user name of the last failed SASL login, as logged.
     pub auth_failed_user: Option<String>,
@@ -146,7 +151,7 @@ pub const COUNTER_NAMES: [&str; 12] = [
 /// One line that was not used, with why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RejectRecord {
-    pub source_file: String,
+    pub source_file: SharedStr,
     pub line: u64,
     pub code: &'static str,
     pub excerpt: String,

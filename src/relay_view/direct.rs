@@ -116,7 +116,7 @@ pub(super) fn direct_view(
 
 /// Builds the relay connection of one inbound session.
 fn session_connection(session: &SessionRecord, policy: &Policy) -> RelayConnection {
-    let observed_ip = session.client_ip.clone().unwrap_or_default();
+    let observed_ip = session.client_ip.as_deref().unwrap_or_default().to_string();
     let client_ip = observed_ip
         .parse::<IpAddr>()
         .ok()
@@ -126,17 +126,18 @@ fn session_connection(session: &SessionRecord, policy: &Policy) -> RelayConnecti
         || session.auth_failures > 0
         || counter(session, "auth").is_some_and(|(_, attempted)| attempted > 0);
     RelayConnection {
-        key: session.session_key.clone(),
+        key: session.session_key.to_string(),
         client_ip,
         observed_ip,
         client_host: session
             .client_host
-            .clone()
-            .filter(|name| name != "unknown")
-            .unwrap_or_default(),
-        helo: session.helo.clone(),
+            .as_deref()
+            .filter(|name| *name != "unknown")
+            .unwrap_or_default()
+            .to_string(),
+        helo: session.helo.as_deref().map(str::to_string),
         tls: session_tls(session),
-        auth_user: session.auth_user.clone(),
+        auth_user: session.auth_user.as_deref().map(str::to_string),
         auth_attempted,
         opened_at_us,
         reuse_stream: match (client_ip, opened_at_us) {
@@ -144,7 +145,7 @@ fn session_connection(session: &SessionRecord, policy: &Policy) -> RelayConnecti
             _ => None,
         },
         provenance: Provenance {
-            source_file: session.provenance.source_file.clone(),
+            source_file: session.provenance.source_file.to_string(),
             first_line: session.provenance.first_line,
             last_line: session.provenance.last_line,
         },
@@ -279,9 +280,9 @@ mod tests {
 
     fn session(service: &str) -> SessionRecord {
         SessionRecord {
-            session_key: "mx1/smtpd[1]/log:1".to_string(),
-            service: service.to_string(),
-            client_ip: Some("10.0.0.5".to_string()),
+            session_key: "mx1/smtpd[1]/log:1".into(),
+            service: service.into(),
+            client_ip: Some("10.0.0.5".into()),
             ..SessionRecord::default()
         }
     }
@@ -298,7 +299,7 @@ mod tests {
     #[test]
     fn tls_from_session_facts() {
         let mut logged = session("smtpd");
-        logged.tls_protocol = Some("TLSv1.3".to_string());
+        logged.tls_protocol = Some("TLSv1.3".into());
         assert_eq!(session_tls(&logged), Some(true));
 
         let starttls = with_counter(
@@ -342,7 +343,7 @@ mod tests {
         assert!(session_connection(&failed, &policy).auth_attempted);
 
         let mut succeeded = session("smtpd");
-        succeeded.auth_user = Some("app@example.com".to_string());
+        succeeded.auth_user = Some("app@example.com".into());
         let connection = session_connection(&succeeded, &policy);
         assert!(connection.auth_attempted);
         assert_eq!(connection.auth_user.as_deref(), Some("app@example.com"));

@@ -121,7 +121,7 @@ pub(crate) fn gather(tables: &Tables, policy: &Policy) -> SmarthostEvidence {
 impl SmarthostEvidence {
     fn example(&mut self, kind: &'static str, delivery: &DeliveryRecord) {
         self.examples.entry(kind).or_insert_with(|| Provenance {
-            source_file: delivery.provenance.source_file.clone(),
+            source_file: delivery.provenance.source_file.to_string(),
             first_line: delivery.provenance.first_line,
             last_line: delivery.provenance.last_line,
         });
@@ -333,14 +333,14 @@ mod tests {
 
     fn delivery(host: &str, ip: &str, port: u16) -> DeliveryRecord {
         DeliveryRecord {
-            message_key: "m".to_string(),
+            message_key: "m".into(),
             recipient: "a@example.net".to_string(),
             attempt_at: Instant::default(),
             transport: "smtp",
-            relay_host: host.to_string(),
-            relay_ip: Some(ip.to_string()),
+            relay_host: host.into(),
+            relay_ip: Some(ip.into()),
             relay_port: Some(port),
-            status: "sent".to_string(),
+            status: "sent".into(),
             reply_text: "250 2.0.0 OK".to_string(),
             ..DeliveryRecord::default()
         }
@@ -361,7 +361,7 @@ mod tests {
     fn agreeing_logs_give_no_finding() {
         let policy = Policy::builtin_default();
         let mut relayed = delivery("smtp-relay.gmail.com", "142.250.1.28", 587);
-        relayed.tls_protocol = Some("TLSv1.3".to_string());
+        relayed.tls_protocol = Some("TLSv1.3".into());
         let evidence = gather(&tables(vec![relayed]), &policy);
         assert_eq!(evidence.deliveries, 1);
         assert_eq!(evidence.tls, 1);
@@ -394,7 +394,7 @@ mod tests {
     fn plain_text_contradicts_tls_policy() {
         let policy = Policy::builtin_default();
         let mut elsewhere = delivery("mx.example.net", "192.0.2.1", 25);
-        elsewhere.tls_protocol = Some("TLSv1.2".to_string());
+        elsewhere.tls_protocol = Some("TLSv1.2".into());
         let plain = delivery("smtp-relay.gmail.com", "142.250.1.28", 587);
         let evidence = gather(&tables(vec![elsewhere, plain]), &policy);
         assert_eq!(evidence.no_handshake, 1);
@@ -410,7 +410,7 @@ mod tests {
     fn starttls_demand_contradicts_tls_policy() {
         let policy = Policy::builtin_default();
         let mut refused = delivery("smtp-relay.gmail.com", "142.250.1.28", 587);
-        refused.status = "bounced".to_string();
+        refused.status = "bounced".into();
         refused.reply_text = "host smtp-relay.gmail.com[142.250.1.28] said: 530 5.7.0 Must issue a \
                               STARTTLS command first. - gsmtp (in reply to MAIL FROM command)"
             .to_string();
@@ -425,7 +425,7 @@ mod tests {
         let mut policy = Policy::builtin_default();
         policy.smarthost.tls = false;
         let mut relayed = delivery("smtp-relay.gmail.com", "142.250.1.28", 587);
-        relayed.tls_protocol = Some("TLSv1.3".to_string());
+        relayed.tls_protocol = Some("TLSv1.3".into());
         let evidence = gather(&tables(vec![relayed]), &policy);
         assert_eq!(codes(&findings(&evidence, &policy)), ["tls_conflict"]);
     }
@@ -435,12 +435,12 @@ mod tests {
         let mut policy = Policy::builtin_default();
         policy.smarthost.auth_user = "relay@example.com".to_string();
         let mut on_25 = delivery("smtp-relay.gmail.com", "142.250.1.28", 25);
-        on_25.tls_protocol = Some("TLSv1.3".to_string());
+        on_25.tls_protocol = Some("TLSv1.3".into());
         on_25.reply_text = "SASL authentication failed; server smtp-relay.gmail.com[142.250.1.28] \
                             said: 535-5.7.8 Username and Password not accepted."
             .to_string();
         let mut denied = delivery("smtp-relay.gmail.com", "142.250.1.28", 587);
-        denied.tls_protocol = Some("TLSv1.3".to_string());
+        denied.tls_protocol = Some("TLSv1.3".into());
         denied.reply_text = "host smtp-relay.gmail.com[142.250.1.28] said: 550 5.7.0 Mail relay \
                              denied [203.0.113.5]. (in reply to MAIL FROM command)"
             .to_string();

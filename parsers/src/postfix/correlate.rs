@@ -16,6 +16,7 @@ use rustc_hash::FxHashMap as HashMap;
 use super::{Delivery, Event, QueueEvent, SessionEvent, SmtpReject};
 use crate::fields::{parse_delivery_reply, Peer};
 use crate::records::{DeliveryRecord, Instant, MessageRecord, Provenance, SessionRecord, COUNTER_NAMES};
+use crate::shared::{Interner, SharedStr};
 use crate::Tables;
 
 /// How long a queued message may go without a line before its state is
@@ -39,7 +40,7 @@ const SWEEP_EVERY_US: i64 = 60 * 1_000_000;
 /// Position of the current line: its file, line number, time and tag.
 #[derive(Debug, Clone, Copy)]
 pub struct LineRef<'a> {
-    pub source_file: &'a str,
+    pub source_file: &'a SharedStr,
     pub line: u64,
     pub at: Instant,
     pub host: &'a str,
@@ -70,8 +71,8 @@ struct OutboundTls {
     first_queue_id: Option<String>,
     peer_ip: Option<String>,
     peer_port: Option<u16>,
-    protocol: String,
-    cipher: String,
+    protocol: SharedStr,
+    cipher: SharedStr,
 }
 
 /// Correlates the Postfix lines of one rotated set.
@@ -84,7 +85,9 @@ pub struct Correlator {
     outbound_tls: HashMap<String, OutboundTls>,
     /// Child queue key (`host/queue_id`) to the message key of the message a
     /// content filter re-injected, for children not seen yet.
-    pending_reinjections: HashMap<String, String>,
+    pending_reinjections: HashMap<String, SharedStr>,
+    /// Shared copies of the values that many rows repeat.
+    interner: Interner,
     next_sequence: u64,
     latest_us: i64,
     last_sweep_us: Option<i64>,
@@ -206,15 +209,15 @@ impl Correlator {
             self.next_sequence += 1;
             let reinjected_from = self.pending_reinjections.remove(self.key.as_str());
             let record = MessageRecord {
-                message_key: format!("{}/{}/{}:{}", at.host, queue_id, at.source_file, at.line),
+                message_key: format!("{}/{}/{}:{}", at.host, queue_id, at.source_file, at.line).into(),
                 source_format: "postfix",
-                host: at.host.to_string(),
+                host: self.interner.intern(at.host),
                 queue_id: queue_id.to_string(),
                 received_at: Some(at.at),
                 origin: "unknown",
                 reinjected_from,
                 provenance: Provenance {
-                    source_file: at.source_file.to_string(),
+                    source_file: at.source_file.clone(),
                     first_line: at.line,
                     last_line: at.line,
                 },
@@ -245,7 +248,7 @@ impl Correlator {
         // of the message in the next file of a rotated set are not covered
         // here; its deliveries carry their own file and line.
         let provenance = &mut state.record.provenance;
-        if provenance.source_file == at.source_file {
+        if provenance.source_file == *at.source_file {
             provenance.first_line = provenance.first_line.min(at.line);
             provenance.last_line = provenance.last_line.max(at.line);
         }
@@ -260,26 +263,33 @@ impl Correlator {
                 sasl_username,
                 sasl_sender,
             } => {
+                let auth_method = self.interner.intern_opt(sasl_method);
+                let auth_user = self.interner.intern_opt(sasl_username);
+                let client_ip = self.interner.intern_opt(client.ip);
+                let client_host = self.interner.intern(client.name);
                 let session = self.session_for(at, client);
                 session.record.messages += 1;
-                if let Some(method) = sasl_method {
-                    session.record.auth_method = Some(method.to_string());
+                if auth_method.is_some() {
+                    session.record.auth_method.clone_from(&auth_method);
                 }
-                if let Some(user) = sasl_username {
-                    session.record.auth_user = Some(user.to_string());
+                if auth_user.is_some() {
+                    session.record.auth_user.clone_from(&auth_user);
                 }
-                let session_record = session.record.clone();
+                let session_key = session.record.session_key.clone();
+                let helo = session.record.helo.clone();
+                let tls_protocol = session.record.tls_protocol.clone();
+                let tls_cipher = session.record.tls_cipher.clone();
                 let message = &mut self.new_message(at, queue_id, tables).record;
                 message.origin = "smtp";
-                message.client_ip = client.ip.map(str::to_string);
-                message.client_host = Some(client.name.to_string());
-                message.auth_method = sasl_method.map(str::to_string);
-                message.auth_user = sasl_username.map(str::to_string);
+                message.client_ip = client_ip;
+                message.client_host = Some(client_host);
+                message.auth_method = auth_method;
+                message.auth_user = auth_user;
                 message.sasl_sender = sasl_sender.map(str::to_string);
-                message.session_key = Some(session_record.session_key);
-                message.helo = session_record.helo;
-                message.tls_protocol = session_record.tls_protocol;
-                message.tls_cipher = session_record.tls_cipher;
+                message.session_key = Some(session_key);
+                message.helo = helo;
+                message.tls_protocol = tls_protocol;
+                message.tls_cipher = tls_cipher;
             }
             QueueEvent::Pickup { uid, from } => {
                 let message = &mut self.new_message(at, queue_id, tables).record;
@@ -332,8 +342,9 @@ impl Correlator {
                 notice.notice_kind = Some(kind.to_string());
             }
             QueueEvent::Reject(reject) => {
+                let helo = self.interner.intern_opt(reject.helo);
                 let session = self.session_for(at, reject.client);
-                record_reject(&mut session.record, &reject);
+                record_reject(&mut session.record, &reject, helo);
                 self.message(at, queue_id);
             }
             QueueEvent::Note => {
@@ -365,11 +376,16 @@ impl Correlator {
         }
         let transport = transport_name(at.program);
         let (tls_protocol, tls_cipher) = self.outbound_tls_for(at, queue_id, &delivery);
-        let state = self.message(at, queue_id);
         let (relay_host, relay_port) = match delivery.relay_peer {
-            Some(peer) => (peer.name.to_string(), peer.port),
-            None => (delivery.relay.to_string(), None),
+            Some(peer) => (self.interner.intern(peer.name), peer.port),
+            None => (self.interner.intern(delivery.relay), None),
         };
+        let relay_ip = self.interner.intern_opt(relay_ip);
+        let status = self.interner.intern(delivery.status);
+        let dsn = self.interner.intern_opt(delivery.dsn);
+        let enhanced_code = self.interner.intern_opt(reply.reply.enhanced);
+        let smtp_stage = self.interner.intern_opt(reply.stage);
+        let state = self.message(at, queue_id);
         state.deliveries.push(DeliveryRecord {
             message_key: state.record.message_key.clone(),
             recipient: delivery.to.to_string(),
@@ -377,14 +393,14 @@ impl Correlator {
             attempt_at: at.at,
             transport,
             relay_host,
-            relay_ip: relay_ip.map(str::to_string),
+            relay_ip,
             relay_port,
-            status: delivery.status.to_string(),
-            dsn: delivery.dsn.map(str::to_string),
+            status,
+            dsn,
             reply_code: reply.reply.code,
-            enhanced_code: reply.reply.enhanced.map(str::to_string),
+            enhanced_code,
             reply_text: delivery.status_text.to_string(),
-            smtp_stage: reply.stage.map(str::to_string),
+            smtp_stage,
             delay_s: delivery.delay,
             delays: delivery.delays.map(str::to_string),
             conn_use: delivery.conn_use,
@@ -392,7 +408,7 @@ impl Correlator {
             tls_cipher,
             reinjected_as,
             provenance: Provenance {
-                source_file: at.source_file.to_string(),
+                source_file: at.source_file.clone(),
                 first_line: at.line,
                 last_line: at.line,
             },
@@ -409,7 +425,7 @@ impl Correlator {
         at: LineRef<'_>,
         queue_id: &str,
         delivery: &Delivery<'_>,
-    ) -> (Option<String>, Option<String>) {
+    ) -> (Option<SharedStr>, Option<SharedStr>) {
         let Some(peer) = delivery.relay_peer else {
             return (None, None);
         };
@@ -476,15 +492,16 @@ impl Correlator {
             sequence,
             last_seen_us: at.at.utc_us,
             record: SessionRecord {
-                session_key: format!("{}/{}[{}]/{}:{}", at.host, service, pid, at.source_file, at.line),
-                host: at.host.to_string(),
-                service: service.to_string(),
-                client_ip: client.ip.map(str::to_string),
-                client_host: (!client.name.is_empty()).then(|| client.name.to_string()),
+                session_key: format!("{}/{}[{}]/{}:{}", at.host, service, pid, at.source_file, at.line)
+                    .into(),
+                host: self.interner.intern(at.host),
+                service: self.interner.intern(service),
+                client_ip: self.interner.intern_opt(client.ip),
+                client_host: (!client.name.is_empty()).then(|| self.interner.intern(client.name)),
                 client_port: client.port,
                 connected_at,
                 provenance: Provenance {
-                    source_file: at.source_file.to_string(),
+                    source_file: at.source_file.clone(),
                     first_line: at.line,
                     last_line: at.line,
                 },
@@ -560,16 +577,19 @@ impl Correlator {
                             first_queue_id: None,
                             peer_ip: tls.peer.ip.map(str::to_string),
                             peer_port: tls.peer.port,
-                            protocol: tls.protocol.to_string(),
-                            cipher: tls.cipher.to_string(),
+                            protocol: self.interner.intern(tls.protocol),
+                            cipher: self.interner.intern(tls.cipher),
                         },
                     );
                     return;
                 }
+                let protocol = self.interner.intern(tls.protocol);
+                let cipher = self.interner.intern(tls.cipher);
+                let trust = self.interner.intern(tls.trust);
                 let state = self.session_for(at, tls.peer);
-                state.record.tls_protocol = Some(tls.protocol.to_string());
-                state.record.tls_cipher = Some(tls.cipher.to_string());
-                state.record.tls_trust = Some(tls.trust.to_string());
+                state.record.tls_protocol = Some(protocol);
+                state.record.tls_cipher = Some(cipher);
+                state.record.tls_trust = Some(trust);
             }
             SessionEvent::SaslFailure {
                 client,
@@ -577,10 +597,11 @@ impl Correlator {
                 username,
                 ..
             } => {
+                let method = self.interner.intern(method);
                 let state = self.session_for(at, client);
                 state.record.auth_failures += 1;
                 if state.record.auth_method.is_none() {
-                    state.record.auth_method = Some(method.to_string());
+                    state.record.auth_method = Some(method);
                 }
                 // A failed login is not an identity: the name tried is kept
                 // apart from `auth_user`.
@@ -589,6 +610,7 @@ impl Correlator {
                 }
             }
             SessionEvent::Reject(reject) => {
+                let helo = self.interner.intern_opt(reject.helo);
                 if at.program.ends_with("postscreen") {
                     self.screen_key(at, reject.client);
                     if !self.sessions.contains_key(self.key.as_str()) {
@@ -598,10 +620,10 @@ impl Correlator {
                     let state = self.sessions.get_mut(self.key.as_str()).expect("inserted above");
                     state.last_seen_us = at.at.utc_us;
                     state.record.provenance.last_line = at.line;
-                    record_reject(&mut state.record, &reject);
+                    record_reject(&mut state.record, &reject, helo);
                 } else {
                     let state = self.session_for(at, reject.client);
-                    record_reject(&mut state.record, &reject);
+                    record_reject(&mut state.record, &reject, helo);
                 }
             }
             SessionEvent::Lost { client, after } => {
@@ -627,7 +649,9 @@ impl Correlator {
     }
 }
 
-fn record_reject(session: &mut SessionRecord, reject: &SmtpReject<'_>) {
+/// Counts a rejected command of the session; `helo` is the reject line's
+/// `helo=` value.
+fn record_reject(session: &mut SessionRecord, reject: &SmtpReject<'_>, helo: Option<SharedStr>) {
     session.noqueue_rejects += 1;
     let reply = match (reject.reply.code, reject.reply.enhanced) {
         (Some(code), Some(enhanced)) => format!("{code} {enhanced} {}", reject.reply.text),
@@ -635,8 +659,8 @@ fn record_reject(session: &mut SessionRecord, reject: &SmtpReject<'_>) {
         _ => reject.reply.text.to_string(),
     };
     session.last_reject = Some(reply);
-    if let Some(helo) = reject.helo {
-        session.helo = Some(helo.to_string());
+    if helo.is_some() {
+        session.helo = helo;
     }
 }
 
