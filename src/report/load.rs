@@ -13,6 +13,7 @@ use arrow::array::{
     Array, RecordBatch, StringArray, TimestampMicrosecondArray, UInt16Array, UInt32Array, UInt64Array,
 };
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::ProjectionMask;
 use serde_json::Value;
 
 /// Everything the report is made from.
@@ -87,20 +88,20 @@ impl Evidence {
             );
         }
 
-        let verdict_batch = read_table(&dir.join("verdicts.parquet"))?;
+        let verdict_batch = read_table(&dir.join("verdicts.parquet"), VERDICT_COLUMNS)?;
         let verdicts = verdict_rows(&verdict_batch).context("failed to read verdicts.parquet")?;
 
-        let message_batch = read_table(&dir.join("messages.parquet"))?;
+        let message_batch = read_table(&dir.join("messages.parquet"), MESSAGE_COLUMNS)?;
         let mut messages: BTreeMap<String, MessageRow> = verdicts
             .iter()
             .map(|row| (row.message_key.clone(), MessageRow::default()))
             .collect();
         fill_messages(&message_batch, &mut messages).context("failed to read messages.parquet")?;
 
-        let session_batch = read_table(&dir.join("sessions.parquet"))?;
+        let session_batch = read_table(&dir.join("sessions.parquet"), SESSION_COLUMNS)?;
         let session_starts_us = session_starts(&session_batch).context("failed to read sessions.parquet")?;
 
-        let delivery_batch = read_table(&dir.join("deliveries.parquet"))?;
+        let delivery_batch = read_table(&dir.join("deliveries.parquet"), DELIVERY_COLUMNS)?;
         let attempts =
             smtp_attempts(&delivery_batch, &messages).context("failed to read deliveries.parquet")?;
 
@@ -125,7 +126,38 @@ fn read_json(path: &Path) -> Result<Value> {
     serde_json::from_slice(&bytes).with_context(|| format!("{} is not valid JSON", path.display()))
 }
 
-fn read_table(path: &Path) -> Result<RecordBatch> {
+/// Columns of `verdicts.parquet` that [`verdict_rows`] reads.
+const VERDICT_COLUMNS: &[&str] = &[
+    "message_key",
+    "recipient",
+    "transaction",
+    "outcome",
+    "rule",
+    "reply_code",
+    "enhanced_code",
+    "code_source",
+    "detail",
+    "detail_code",
+    "detail_params",
+    "rewritten_from",
+    "rewritten_to",
+    "counter_value",
+    "counter_limit",
+    "at",
+    "source_file",
+    "first_line",
+];
+/// Columns of `messages.parquet` that [`fill_messages`] reads.
+const MESSAGE_COLUMNS: &[&str] = &["message_key", "envelope_from", "size_bytes"];
+/// Columns of `sessions.parquet` that [`session_starts`] reads.
+const SESSION_COLUMNS: &[&str] = &["connected_at"];
+/// Columns of `deliveries.parquet` that [`smtp_attempts`] reads.
+const DELIVERY_COLUMNS: &[&str] = &["message_key", "attempt_at", "transport", "relay_host", "conn_use"];
+
+/// Reads the top-level `columns` of the Parquet file at `path` into one
+/// batch. A column the file lacks is left out, so that the reader of the
+/// batch reports it by name.
+fn read_table(path: &Path, columns: &[&str]) -> Result<RecordBatch> {
     let file = File::open(path).with_context(|| {
         format!(
             "failed to read {}; run `relayaudit replay` into this folder first",
@@ -134,14 +166,27 @@ fn read_table(path: &Path) -> Result<RecordBatch> {
     })?;
     let builder = ParquetRecordBatchReaderBuilder::try_new(file)
         .with_context(|| format!("{} is not a Parquet file", path.display()))?;
-    let schema = builder.schema().clone();
+    let wanted: Vec<usize> = builder
+        .schema()
+        .fields()
+        .iter()
+        .enumerate()
+        .filter(|(_, field)| columns.contains(&field.name().as_str()))
+        .map(|(index, _)| index)
+        .collect();
+    let schema = builder
+        .schema()
+        .project(&wanted)
+        .with_context(|| format!("failed to read {}", path.display()))?;
+    let mask = ProjectionMask::roots(builder.parquet_schema(), wanted);
+    let builder = builder.with_projection(mask);
     let reader = builder
         .build()
         .with_context(|| format!("failed to read {}", path.display()))?;
     let batches = reader
         .collect::<Result<Vec<RecordBatch>, _>>()
         .with_context(|| format!("failed to read {}", path.display()))?;
-    arrow::compute::concat_batches(&schema, &batches)
+    arrow::compute::concat_batches(&std::sync::Arc::new(schema), &batches)
         .with_context(|| format!("failed to read {}", path.display()))
 }
 
@@ -271,4 +316,69 @@ fn smtp_attempts(batch: &RecordBatch, replayed: &BTreeMap<String, MessageRow>) -
         });
     }
     Ok(attempts)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::{ArrayRef, StringArray, UInt64Array};
+    use parquet::arrow::ArrowWriter;
+
+    use super::*;
+
+    /// Writes a `messages.parquet` with a column the report does not read
+    /// and, when `with_size` is false, without `size_bytes`.
+    fn write_messages(dir: &Path, with_size: bool) -> std::path::PathBuf {
+        let mut columns: Vec<(&str, ArrayRef)> = vec![
+            ("message_key", Arc::new(StringArray::from(vec!["m1", "m2"]))),
+            ("queue_id", Arc::new(StringArray::from(vec!["A1", "B2"]))),
+            (
+                "envelope_from",
+                Arc::new(StringArray::from(vec!["a@example.com", ""])),
+            ),
+        ];
+        if with_size {
+            columns.push(("size_bytes", Arc::new(UInt64Array::from(vec![Some(10), None]))));
+        }
+        let batch = RecordBatch::try_from_iter(columns).unwrap();
+        let path = dir.join("messages.parquet");
+        let mut writer = ArrowWriter::try_new(File::create(&path).unwrap(), batch.schema(), None).unwrap();
+        writer.write(&batch).unwrap();
+        writer.close().unwrap();
+        path
+    }
+
+    #[test]
+    fn table_read_with_asked_columns_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_messages(dir.path(), true);
+        let batch = read_table(&path, MESSAGE_COLUMNS).unwrap();
+        let names: Vec<&str> = batch
+            .schema_ref()
+            .fields()
+            .iter()
+            .map(|f| f.name().as_str())
+            .collect();
+        assert_eq!(names, ["message_key", "envelope_from", "size_bytes"]);
+
+        let mut messages = BTreeMap::from([("m1".to_string(), MessageRow::default())]);
+        fill_messages(&batch, &mut messages).unwrap();
+        assert_eq!(
+            messages["m1"],
+            MessageRow {
+                envelope_from: "a@example.com".to_string(),
+                size_bytes: Some(10),
+            }
+        );
+    }
+
+    #[test]
+    fn missing_column_named_in_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_messages(dir.path(), false);
+        let batch = read_table(&path, MESSAGE_COLUMNS).unwrap();
+        let error = fill_messages(&batch, &mut BTreeMap::new()).unwrap_err();
+        assert!(error.to_string().contains("\"size_bytes\" is missing"), "{error}");
+    }
 }

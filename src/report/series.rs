@@ -6,7 +6,10 @@
 //! timed by the message's relay time, so the highest point of each window
 //! series equals the engine's peak for that window.
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, VecDeque};
+
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::report::load::{AttemptRow, MessageRow, VerdictRow};
 
@@ -61,7 +64,7 @@ pub fn sliding_sum(events: &[(i64, u64)], window_us: i64) -> Steps {
 /// over `window_us`.
 pub fn sliding_unique(events: &[(i64, &str)], window_us: i64) -> Steps {
     let mut points: Steps = Vec::new();
-    let mut counts: HashMap<&str, u32> = HashMap::new();
+    let mut counts: FxHashMap<&str, u32> = FxHashMap::default();
     let mut inside: VecDeque<(i64, &str)> = VecDeque::new();
     let mut arriving = 0usize;
     loop {
@@ -114,9 +117,9 @@ pub fn highest(points: &[(i64, u64)]) -> u64 {
 /// One sender's taken traffic: (relay time, 1) per message and (relay time,
 /// lowercase recipient) per recipient.
 #[derive(Default)]
-struct SenderTraffic {
+struct SenderTraffic<'v> {
     message_times: Vec<(i64, u64)>,
-    recipients: Vec<(i64, String)>,
+    recipients: Vec<(i64, Cow<'v, str>)>,
 }
 
 /// One sender's day-window series.
@@ -144,16 +147,15 @@ pub fn busiest_senders(
     window_us: i64,
     count: usize,
 ) -> Vec<SenderSeries> {
-    let mut by_sender: BTreeMap<String, SenderTraffic> = BTreeMap::new();
-    let mut counted_messages: HashSet<&str> = HashSet::new();
+    let mut by_sender: FxHashMap<Cow<'_, str>, SenderTraffic> = FxHashMap::default();
+    let mut counted_messages: FxHashSet<&str> = FxHashSet::default();
     for row in verdicts.iter().filter(|row| is_taken(&row.outcome)) {
         let sender = if row.rewritten_to.is_empty() {
             messages
                 .get(&row.message_key)
-                .map(|message| message.envelope_from.to_ascii_lowercase())
-                .unwrap_or_default()
+                .map_or(Cow::Borrowed(""), |message| lowercase(&message.envelope_from))
         } else {
-            row.rewritten_to.to_ascii_lowercase()
+            lowercase(&row.rewritten_to)
         };
         if sender.is_empty() {
             continue;
@@ -162,25 +164,25 @@ pub fn busiest_senders(
         if counted_messages.insert(row.message_key.as_str()) {
             entry.message_times.push((row.at_us, 1));
         }
-        entry
-            .recipients
-            .push((row.at_us, row.recipient.to_ascii_lowercase()));
+        entry.recipients.push((row.at_us, lowercase(&row.recipient)));
     }
 
+    let mut by_sender: Vec<(Cow<'_, str>, SenderTraffic)> = by_sender.into_iter().collect();
+    by_sender.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     let mut series: Vec<SenderSeries> = by_sender
         .into_iter()
         .map(|(sender, mut traffic)| {
             traffic.message_times.sort_unstable();
-            traffic.recipients.sort();
+            traffic.recipients.sort_unstable();
             let keyed: Vec<(i64, &str)> = traffic
                 .recipients
                 .iter()
-                .map(|(at, r)| (*at, r.as_str()))
+                .map(|(at, r)| (*at, r.as_ref()))
                 .collect();
             SenderSeries {
                 messages: sliding_sum(&traffic.message_times, window_us),
                 unique_recipients: sliding_unique(&keyed, window_us),
-                sender,
+                sender: sender.into_owned(),
             }
         })
         .collect();
@@ -190,10 +192,19 @@ pub fn busiest_senders(
     series
 }
 
+/// Returns `text` in lowercase, borrowed when it has no uppercase letter.
+fn lowercase(text: &str) -> Cow<'_, str> {
+    if text.bytes().any(|byte| byte.is_ascii_uppercase()) {
+        Cow::Owned(text.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
 /// Returns transactions per recipient count: how many relay transactions
 /// carried 1, 2, ... recipients, as the MTA offered them.
 pub fn transaction_sizes(verdicts: &[VerdictRow]) -> BTreeMap<u64, u64> {
-    let mut recipients: BTreeMap<(&str, u32), u64> = BTreeMap::new();
+    let mut recipients: FxHashMap<(&str, u32), u64> = FxHashMap::default();
     for row in verdicts {
         *recipients
             .entry((row.message_key.as_str(), row.transaction))
