@@ -54,9 +54,12 @@ pub struct OutputDir {
 }
 
 impl OutputDir {
-    /// Creates the folder. An existing folder is an error unless `force` is
-    /// set, because its files would be replaced.
-    pub fn create(path: &Path, force: bool) -> Result<Self> {
+    /// Checks that the folder may be written: an existing folder is an
+    /// error unless `force` is set, because its files would be replaced.
+    /// Commands call this before reading their input, so that a refused
+    /// folder costs no work, and create the folder only when the input was
+    /// read, so that a failed run leaves no empty folder behind.
+    pub fn check(path: &Path, force: bool) -> Result<()> {
         if path.exists() {
             if !force {
                 bail!(
@@ -68,11 +71,41 @@ impl OutputDir {
                 bail!("output path {} exists and is not a folder", path.display());
             }
         }
+        Ok(())
+    }
+
+    /// Checks the folder as [`OutputDir::check`] does and creates it.
+    pub fn create(path: &Path, force: bool) -> Result<Self> {
+        Self::check(path, force)?;
         std::fs::create_dir_all(path)
             .with_context(|| format!("failed to create output folder {}", path.display()))?;
         Ok(OutputDir {
             path: path.to_path_buf(),
         })
+    }
+
+    /// Removes the files of an earlier run that this run may not write
+    /// again: the verdicts, the report and its charts. Without this, an
+    /// `ingest` or a replay whose report failed would leave them beside
+    /// tables of other logs. Files that relayaudit does not write are kept.
+    pub fn remove_earlier_replay(&self) -> Result<()> {
+        let entries = std::fs::read_dir(&self.path)
+            .with_context(|| format!("failed to list {}", self.path.display()))?;
+        let mut stale = Vec::new();
+        for entry in entries {
+            let entry = entry.with_context(|| format!("failed to list {}", self.path.display()))?;
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            let is_chart = name.starts_with("chart-") && (name.ends_with(".svg") || name.ends_with(".png"));
+            if is_chart || name == "verdicts.parquet" || name == "report.html" {
+                stale.push(entry.path());
+            }
+        }
+        stale.sort();
+        for path in stale {
+            std::fs::remove_file(&path).with_context(|| format!("failed to remove {}", path.display()))?;
+        }
+        Ok(())
     }
 
     pub fn path(&self) -> &Path {

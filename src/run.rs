@@ -367,8 +367,10 @@ fn write_tables(
 
 /// `relayaudit ingest`.
 pub fn run_ingest(args: &InputArgs) -> Result<()> {
-    let out = OutputDir::create(&args.output, args.force)?;
+    OutputDir::check(&args.output, args.force)?;
     let ingested = ingest(args)?;
+    let out = OutputDir::create(&args.output, args.force)?;
+    out.remove_earlier_replay()?;
     let started = std::time::Instant::now();
     write_tables(&out, &ingested.tables, None)?;
     log::info!("wrote the tables in {:.2} s", started.elapsed().as_secs_f64());
@@ -391,8 +393,10 @@ pub fn run_replay(args: &ReplayArgs) -> Result<bool> {
         Some(path) => policy::load(path).map_err(|error| anyhow::anyhow!("{error}"))?,
         None => Policy::builtin_default(),
     };
-    let out = OutputDir::create(&args.input.output, args.input.force)?;
+    OutputDir::check(&args.input.output, args.input.force)?;
     let mut ingested = ingest(&args.input)?;
+    let out = OutputDir::create(&args.input.output, args.input.force)?;
+    out.remove_earlier_replay()?;
     let mode = match args.mode {
         ModeArg::Smarthost => replay::model::Mode::Smarthost,
         ModeArg::Direct => replay::model::Mode::Direct,

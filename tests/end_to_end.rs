@@ -324,6 +324,51 @@ fn existing_output_refused_without_force() {
 }
 
 #[test]
+fn failed_run_leaves_no_folder() {
+    let folder = tempfile::tempdir().unwrap();
+    let out = folder.path().join("out");
+    let output = binary()
+        .args(["replay", "no-such-file.log", "--year", "2024", "-o"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(!out.exists(), "a failed run created {}", out.display());
+    // The same folder then takes the corrected run without --force.
+    assert!(replay_sample(&out, &[]).status.success());
+}
+
+#[test]
+fn forced_ingest_removes_earlier_report() {
+    let folder = tempfile::tempdir().unwrap();
+    let out = folder.path().join("out");
+    assert!(replay_sample(&out, &[]).status.success());
+    assert!(out.join("report.html").exists());
+    std::fs::write(out.join("notes.txt"), b"mine").unwrap();
+    let output = binary()
+        .arg("ingest")
+        .arg(repo().join("fixtures/postfix/sample.log"))
+        .args(["--year", "2024", "--force", "-o"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let names: Vec<String> = files_in(&out).into_iter().map(|(name, _)| name).collect();
+    assert!(
+        names
+            .iter()
+            .all(|name| !name.starts_with("chart-") && name != "report.html" && name != "verdicts.parquet"),
+        "{names:?}"
+    );
+    assert!(names.iter().any(|name| name == "notes.txt"), "{names:?}");
+    assert!(names.iter().any(|name| name == "messages.parquet"), "{names:?}");
+}
+
+#[test]
 fn fail_on_sets_exit_status() {
     let folder = tempfile::tempdir().unwrap();
     let output = replay_sample(&folder.path().join("a"), &["--fail-on", "rejected"]);
