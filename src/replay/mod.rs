@@ -36,7 +36,9 @@ use crate::replay::model::{
 };
 use crate::replay::reuse::ReuseCheck;
 use crate::replay::rules::{Decision, Rule, ACCEPTED, GENERIC_HELO, NO_CONNECTION_REUSE, REWRITE_POSTMASTER};
-use crate::replay::sender::{check_null_multi_rcpt, judge_sender, not_judged_rules, Rewrite};
+use crate::replay::sender::{
+    check_null_multi_rcpt, identity_unknown_note, judge_sender, not_judged_rules, Rewrite,
+};
 use crate::replay::setting::{quoted_list, MatchReason, SettingMatch};
 use crate::replay::stats::RowTally;
 use crate::replay::text::{count_noun, group_thousands};
@@ -144,6 +146,9 @@ struct Engine<'p> {
     splits: BTreeMap<String, (u64, bool)>,
     /// Relay settings (by index) whose allowed senders judged a message.
     settings_used: Vec<usize>,
+    /// Messages whose sender identity the "any addresses" setting could not
+    /// establish (see `SenderJudgement::identity_unknown`).
+    identity_unknown: u64,
 }
 
 /// Facts shared by every row of one message.
@@ -169,6 +174,7 @@ impl<'p> Engine<'p> {
             verdicts: Vec::new(),
             tally: RowTally::default(),
             connection_tally: ConnectionTally::new(connections.len()),
+            identity_unknown: 0,
             splits: BTreeMap::new(),
             settings_used: Vec::new(),
         }
@@ -284,6 +290,9 @@ impl<'p> Engine<'p> {
         sender_key: &str,
     ) -> Option<&'static str> {
         let judgement = judge_sender(message, allowed, &self.policy.organisation);
+        if judgement.identity_unknown {
+            self.identity_unknown += 1;
+        }
         let context = RowContext {
             rewrite: judgement.rewrite.as_ref(),
             relay_setting,
@@ -484,6 +493,10 @@ impl<'p> Engine<'p> {
             }
             notes
         };
+        let mut not_judged = not_judged;
+        if self.identity_unknown > 0 {
+            not_judged.push(identity_unknown_note(self.identity_unknown));
+        }
         let relay_setting = match mode {
             Mode::Smarthost => self
                 .judgements

@@ -25,6 +25,7 @@ pub(crate) const NOTE_CODES: &[&str] = &[
     "gmail_licences_unknown",
     "owned_domains_unknown",
     "outside_owned_domains_unknown",
+    "sender_identity_unknown",
 ];
 
 /// The envelope sender that the relay uses after the sender rules.
@@ -37,6 +38,11 @@ pub(crate) struct SenderJudgement {
     /// Sender rule that refuses the whole message, if any.
     pub(crate) rejection: Option<Decision>,
     pub(crate) user_limits_apply: bool,
+    /// True when the "any addresses" setting could not tell whether the
+    /// relay rewrites or refuses an outside sender: no SMTP AUTH identity
+    /// names an owned domain and the HELO name is unknown. The sender is
+    /// then accepted and counted in `sender_identity_unknown`.
+    pub(crate) identity_unknown: bool,
 }
 
 /// A postmaster rewrite of the envelope sender.
@@ -107,6 +113,7 @@ pub(crate) fn judge_sender(
 
     let mut rejection = None;
     let mut rewrite = None;
+    let mut identity_unknown = false;
     match allowed {
         AllowedSenders::Registered => {
             if let Some(users) = &organisation.users {
@@ -155,6 +162,10 @@ pub(crate) fn judge_sender(
                             detail,
                         });
                     }
+                    // Postfix logs the client's HELO only in reject lines,
+                    // and a smarthost policy may not give it: an unknown name
+                    // could still name an owned domain.
+                    None if message.helo.is_empty() => identity_unknown = true,
                     None => {
                         let detail = Note::new(
                             "unidentified_sender",
@@ -201,7 +212,26 @@ pub(crate) fn judge_sender(
         rewrite,
         rejection,
         user_limits_apply,
+        identity_unknown,
     }
+}
+
+/// Says that `messages` messages from outside senders were accepted because
+/// neither SMTP AUTH nor a known HELO name showed whether the relay would
+/// rewrite them to postmaster@ an owned domain or refuse them.
+pub(crate) fn identity_unknown_note(messages: u64) -> Note {
+    Note::new(
+        "sender_identity_unknown",
+        json!({ "rules": [UNIDENTIFIED.id, REWRITE_POSTMASTER.id], "messages": messages }),
+        format!(
+            "{}, {}: {} from senders outside the owned domains came without SMTP AUTH \
+             and with an unknown HELO name, so whether the relay rewrites or refuses them is \
+             not known; they are counted as accepted",
+            UNIDENTIFIED.id,
+            REWRITE_POSTMASTER.id,
+            crate::replay::text::count_noun(messages, "message")
+        ),
+    )
 }
 
 /// Lists, as notes reading `rule id: reason`, the sender rules of the

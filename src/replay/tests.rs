@@ -821,6 +821,37 @@ fn null_sender_one_and_two_recipients() {
 // Policies that lack data.
 
 #[test]
+fn any_setting_with_unknown_helo_not_judged() {
+    let policy = policy(AllowedSenders::Any);
+    // No HELO in the log and no SMTP AUTH: the relay might rewrite or refuse.
+    let mut unknown = message("unknown-helo", T0, "a@other.org", numbered("a", 2));
+    unknown.helo = String::new();
+    let mut foreign_auth = message("foreign-auth", T0 + 1, "b@other.org", numbered("b", 1));
+    foreign_auth.auth_user = "x@other.net".to_string();
+    foreign_auth.helo = String::new();
+
+    let output = replay(vec![unknown, foreign_auth], &policy);
+
+    assert_all(&output, "unknown-helo", "", Outcome::Accepted);
+    assert_all(&output, "foreign-auth", "", Outcome::Accepted);
+    let notes: Vec<&str> = output
+        .stats
+        .not_judged
+        .iter()
+        .filter(|note| note.code == "sender_identity_unknown")
+        .map(|note| note.text.as_str())
+        .collect();
+    assert_eq!(
+        notes,
+        [
+            "sender.unidentified, sender.rewrite_postmaster: 2 messages from senders outside the \
+          owned domains came without SMTP AUTH and with an unknown HELO name, so whether the \
+          relay rewrites or refuses them is not known; they are counted as accepted"
+        ]
+    );
+}
+
+#[test]
 fn default_policy_not_judged() {
     let mut policy = default_like_policy();
     policy.limits.user_messages_per_day = 1;

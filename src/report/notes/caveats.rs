@@ -19,6 +19,7 @@ pub(super) const ENTRIES: &[Entry] = &[
     ("tls_unknown", tls_unknown),
     ("smarthost_helo_missing", smarthost_helo_missing),
     ("helo_unknown", helo_unknown),
+    ("sender_identity_unknown", sender_identity_unknown),
     ("reuse_unmeasured", reuse_unmeasured),
     ("no_relay_settings_for_senders", no_relay_settings_for_senders),
     ("smarthost_setting_by_range", smarthost_setting_by_range),
@@ -150,6 +151,27 @@ fn smarthost_helo_missing(lang: Lang, p: &Params<'_>) -> Option<String> {
         "the policy gives no smarthost.helo",
         "ポリシーに smarthost.helo がありません。",
     )
+}
+
+fn sender_identity_unknown(lang: Lang, p: &Params<'_>) -> Option<String> {
+    let messages = p.number("messages")?;
+    Some(format!(
+        "{}: {}",
+        rules(lang, p)?,
+        pick(
+            lang,
+            format!(
+                "{} from senders outside the owned domains came without SMTP AUTH and with an \
+                 unknown HELO name, so whether the relay rewrites or refuses them is not known; \
+                 they are counted as accepted",
+                count_en(messages, "message")
+            ),
+            format!(
+                "所有ドメイン外の送信者からのメッセージ {} 通は、SMTP 認証がなく HELO 名も不明なため、リレーが送信者を書き換えるか拒否するかがわかりません。受理として数えています。",
+                thousands(messages)
+            ),
+        )
+    ))
 }
 
 fn helo_unknown(lang: Lang, p: &Params<'_>) -> Option<String> {

@@ -203,6 +203,13 @@ fn samples() -> Vec<(&'static str, Value, &'static str)> {
              because Postfix logs it only in reject lines",
         ),
         (
+            "sender_identity_unknown",
+            json!({ "rules": ["sender.unidentified", "sender.rewrite_postmaster"], "messages": 3 }),
+            "sender.unidentified, sender.rewrite_postmaster: 3 messages from senders outside the \
+             owned domains came without SMTP AUTH and with an unknown HELO name, so whether the \
+             relay rewrites or refuses them is not known; they are counted as accepted",
+        ),
+        (
             "reuse_unmeasured",
             json!({ "rules": ["dos.no_connection_reuse"], "connections": 4 }),
             "dos.no_connection_reuse: 4 connections with messages have no known address or connect \
