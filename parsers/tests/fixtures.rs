@@ -136,6 +136,17 @@ fn program_names_with_instances_and_services() {
     assert_eq!(out.transport, "smtp");
     assert_eq!(out.conn_use, Some(4));
     assert_eq!(out.reinjected_as, None, "a remote `queued as` is not a hop");
+
+    // The stock `relay` service runs the SMTP client under its own name.
+    let relayed = message(&tables, "4D5E6F7081");
+    let delivery = tables
+        .deliveries
+        .iter()
+        .find(|d| d.message_key == relayed.message_key)
+        .unwrap();
+    assert_eq!(delivery.transport, "smtp");
+    assert_eq!(delivery.relay_port, Some(587));
+    assert_eq!(tables.counts.other_program, 0);
 }
 
 #[test]

@@ -673,17 +673,11 @@ fn is_loopback(ip: &str) -> bool {
     ip.starts_with("127.") || ip == "::1"
 }
 
-/// Returns the delivery agent named by the last part of the program tag.
+/// Returns the delivery agent of the program tag, as [`super::daemon_of`]
+/// names it.
 fn transport_name(program: &str) -> &'static str {
-    match program.rsplit('/').next().unwrap_or(program) {
-        "smtp" => "smtp",
-        "lmtp" => "lmtp",
-        "local" => "local",
-        "virtual" => "virtual",
-        "pipe" => "pipe",
-        "error" => "error",
-        "discard" => "discard",
-        "retry" => "retry",
+    match super::daemon_of(program) {
+        Some(super::Daemon::Client(agent) | super::Daemon::LocalAgent(agent)) => agent,
         _ => "other",
     }
 }

@@ -56,6 +56,9 @@ pub fn daemon_of(program: &str) -> Option<Daemon> {
         "smtpd" => Daemon::Smtpd,
         "postscreen" => Daemon::Postscreen,
         "smtp" => Daemon::Client("smtp"),
+        // The `relay` service of the stock master.cf runs smtp(8), and logs
+        // may name it by the service alone.
+        "relay" => Daemon::Client("smtp"),
         "lmtp" => Daemon::Client("lmtp"),
         "qmgr" | "oqmgr" => Daemon::Qmgr,
         "cleanup" => Daemon::Cleanup,
@@ -153,6 +156,8 @@ mod tests {
             ("postfix-out/smtp", Some(Daemon::Client("smtp"))),
             ("postfix-mx/content-filter/smtp", Some(Daemon::Client("smtp"))),
             ("postfix/amavis/smtp", Some(Daemon::Client("smtp"))),
+            ("postfix/relay", Some(Daemon::Client("smtp"))),
+            ("postfix/relay/smtp", Some(Daemon::Client("smtp"))),
             ("postfix/lmtp", Some(Daemon::Client("lmtp"))),
             ("postfix/qmgr", Some(Daemon::Qmgr)),
             ("postfix/pipe", Some(Daemon::LocalAgent("pipe"))),
