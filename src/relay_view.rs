@@ -23,7 +23,8 @@ use relayaudit_parsers::{DeliveryRecord, MessageRecord, Tables};
 
 use crate::policy::Policy;
 use crate::replay::model::{
-    ConnectionSample, Finding, Mode, Provenance, RelayConnection, RelayMessage, ReplayInput, SMARTHOST_KEY,
+    ConnectionSample, Finding, LogLine, Mode, Provenance, RelayConnection, RelayMessage, ReplayInput,
+    SMARTHOST_KEY,
 };
 
 pub use evidence::SmarthostEvidence;
@@ -158,6 +159,7 @@ struct Selected<'t> {
     recipients: Vec<String>,
     /// First relay-bound delivery attempt.
     at_us: i64,
+    first_attempt: &'t DeliveryRecord,
     /// Relay-bound delivery attempts.
     deliveries: Vec<&'t DeliveryRecord>,
 }
@@ -197,17 +199,22 @@ fn select<'t>(tables: &'t Tables, policy: &Policy) -> (Vec<Selected<'t>>, ViewCo
         }
         seen.clear();
         let mut recipients = Vec::new();
-        let mut first_attempt: Option<i64> = None;
+        let mut first_attempt: Option<&DeliveryRecord> = None;
         let mut relay_bound = Vec::new();
         for delivery in deliveries.iter().filter(|d| goes_to_relay(d, policy)) {
             if seen.insert(delivery.recipient.to_ascii_lowercase()) {
                 recipients.push(delivery.recipient.clone());
             }
-            let at = delivery.attempt_at.utc_us;
-            first_attempt = Some(first_attempt.map_or(at, |first| first.min(at)));
+            let earlier = |first: &DeliveryRecord| {
+                (delivery.attempt_at.utc_us, delivery.provenance.first_line)
+                    < (first.attempt_at.utc_us, first.provenance.first_line)
+            };
+            if first_attempt.is_none_or(earlier) {
+                first_attempt = Some(delivery);
+            }
             relay_bound.push(delivery);
         }
-        let Some(at_us) = first_attempt else {
+        let Some(first_attempt) = first_attempt else {
             if deliveries.iter().all(is_content_filter_hop) {
                 counts.content_filter_hops += 1;
             } else {
@@ -225,7 +232,8 @@ fn select<'t>(tables: &'t Tables, policy: &Policy) -> (Vec<Selected<'t>>, ViewCo
             message,
             envelope_from,
             recipients,
-            at_us,
+            at_us: first_attempt.attempt_at.utc_us,
+            first_attempt,
             deliveries: relay_bound,
         });
     }
@@ -265,6 +273,10 @@ fn relay_message_with(chosen: Selected<'_>, auth_user: &str, helo: &str, connect
             source_file: message.provenance.source_file.to_string(),
             first_line: message.provenance.first_line,
             last_line: message.provenance.last_line,
+        },
+        first_attempt: LogLine {
+            source_file: chosen.first_attempt.provenance.source_file.to_string(),
+            line: chosen.first_attempt.provenance.first_line,
         },
     }
 }

@@ -205,3 +205,38 @@ fn user_messages_over_new_year() {
     );
     assert!(keys.value(0).starts_with("mx/D000000000/"), "{}", keys.value(0));
 }
+
+#[test]
+fn same_second_follows_log_order() {
+    let folder = tempfile::tempdir().unwrap();
+    let mut log = String::new();
+    // Two messages in the same second; the first logged has the queue id
+    // that sorts last.
+    message(
+        &mut log,
+        "F0001",
+        10,
+        "a@example.com",
+        500,
+        &["x@example.org".to_string()],
+    );
+    message(
+        &mut log,
+        "10002",
+        10,
+        "a@example.com",
+        500,
+        &["y@example.org".to_string()],
+    );
+    let policy = format!("{OWNED}[limits]\nuser_messages_per_day = 1\n");
+    let rows = rows(&replay(folder.path(), &log, &policy));
+    assert_eq!(rows[0], ("x@example.org".into(), "accepted".into(), "".into()));
+    assert_eq!(
+        rows[1],
+        (
+            "y@example.org".into(),
+            "rejected".into(),
+            "limit.user_messages".into()
+        )
+    );
+}

@@ -91,8 +91,9 @@ pub fn replay(mut messages: Vec<RelayMessage>, policy: &Policy) -> ReplayOutput 
 /// Judges every connection of `input` with the connection rules of
 /// `policy`, then replays the messages through the sender and limit rules.
 ///
-/// Messages are processed in `(at_us, message_key)` order, ties keeping their
-/// input order. The output has one verdict per (message, recipient) in that
+/// Messages are processed in time order. Messages handed over at the same
+/// time keep the order of their first delivery lines in the log (by file
+/// name, then line), then of their keys. The output has one verdict per (message, recipient) in that
 /// order and depends only on the input, never on hash order or the clock.
 ///
 /// # Panics
@@ -108,6 +109,7 @@ pub fn replay_input(input: ReplayInput, policy: &Policy) -> ReplayOutput {
     messages.sort_by(|a, b| {
         a.at_us
             .cmp(&b.at_us)
+            .then_with(|| a.first_attempt.cmp(&b.first_attempt))
             .then_with(|| a.message_key.cmp(&b.message_key))
     });
 

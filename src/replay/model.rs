@@ -41,6 +41,18 @@ pub struct RelayMessage {
     /// the message.
     pub connection: usize,
     pub provenance: Provenance,
+    /// The line of the first relay-bound delivery attempt. It orders the
+    /// messages handed over at the same time (classic syslog stamps have
+    /// whole seconds) as the log does.
+    pub first_attempt: LogLine,
+}
+
+/// One line of a log file.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub struct LogLine {
+    pub source_file: String,
+    /// 1-based line number.
+    pub line: u64,
 }
 
 /// Source of the relay connections that the replay judges.

@@ -7,7 +7,7 @@ use crate::policy::{
     Account, AllowedSenders, Dos, Limits, Organisation, Policy, RelaySetting, Routing, Smarthost,
     SourceSettings, Users,
 };
-use crate::replay::model::{CodeSource, Outcome, Provenance, RelayMessage, ReplayOutput, Verdict};
+use crate::replay::model::{CodeSource, LogLine, Outcome, Provenance, RelayMessage, ReplayOutput, Verdict};
 use crate::replay::replay;
 
 const SECOND_US: i64 = 1_000_000;
@@ -121,6 +121,7 @@ fn message(key: &str, at_us: i64, from: &str, recipients: Vec<String>) -> RelayM
             first_line: 1,
             last_line: 4,
         },
+        first_attempt: LogLine::default(),
     }
 }
 
