@@ -307,17 +307,19 @@ impl<'p> Engine<'p> {
         let message_decision = judgement
             .rejection
             .clone()
-            .or_else(|| check_message_size(&self.policy.limits, message.size_bytes))
-            .or_else(|| user.and_then(|sender| self.limits.check_user_messages(sender)));
+            .or_else(|| check_message_size(&self.policy.limits, message.size_bytes));
 
-        let mut any_accepted = false;
+        // Each outbound transaction is a message to the relay, so the
+        // per-user message limit counts transactions.
         let mut first_refusal = None;
         for (transaction, chunk) in message.recipients.chunks(chunk_len).enumerate() {
             let transaction = u32::try_from(transaction).unwrap_or(u32::MAX);
             let transaction_decision = message_decision
                 .clone()
-                .or_else(|| check_null_multi_rcpt(&message.envelope_from, chunk.len()));
+                .or_else(|| check_null_multi_rcpt(&message.envelope_from, chunk.len()))
+                .or_else(|| user.and_then(|sender| self.limits.check_user_messages(sender)));
 
+            let mut any_accepted = false;
             for (offset, recipient) in chunk.iter().enumerate() {
                 let recipient_key = recipient.to_ascii_lowercase();
                 let decision = match &transaction_decision {
@@ -343,11 +345,11 @@ impl<'p> Engine<'p> {
                 };
                 self.push_row(message, transaction, recipient, decision, &context, sender_key);
             }
+            if let (true, Some(sender)) = (any_accepted, user) {
+                self.limits.commit_user_message(index, sender);
+            }
         }
 
-        if let (true, Some(sender)) = (any_accepted, user) {
-            self.limits.commit_user_message(index, sender);
-        }
         first_refusal
     }
 

@@ -240,6 +240,36 @@ fn transaction_of_200_throttles_second_hundred() {
 }
 
 #[test]
+fn user_messages_count_transactions() {
+    let mut policy = policy(AllowedSenders::Registered);
+    policy.limits.user_messages_per_day = 2;
+    // Postfix splits 120 recipients into transactions of 50, 50 and 20:
+    // three messages to the relay.
+    let messages = vec![
+        message("m1", T0, "user1@example.com", numbered("r", 120)),
+        message("m2", T0 + 1, "user1@example.com", numbered("s", 1)),
+    ];
+
+    let output = replay(messages, &policy);
+
+    let by_transaction = |key: &str, transaction: u32| -> Vec<&str> {
+        let mut rules: Vec<&str> = rows(&output, key)
+            .into_iter()
+            .filter(|verdict| verdict.transaction == transaction)
+            .map(|verdict| verdict.rule.as_str())
+            .collect();
+        rules.dedup();
+        rules
+    };
+    assert_eq!(by_transaction("m1", 0), [""]);
+    assert_eq!(by_transaction("m1", 1), [""]);
+    assert_eq!(by_transaction("m1", 2), ["limit.user_messages"]);
+    assert_eq!(by_transaction("m2", 0), ["limit.user_messages"]);
+    let refused = only_row(&output, "m2");
+    assert_eq!((refused.counter_value, refused.counter_limit), (Some(3), Some(2)));
+}
+
+#[test]
 fn default_postfix_split_never_throttles() {
     let policy = policy(AllowedSenders::Registered);
     let messages = vec![message("m1", T0, "user1@example.com", numbered("r", 101))];

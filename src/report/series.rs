@@ -114,7 +114,7 @@ pub fn highest(points: &[(i64, u64)]) -> u64 {
     points.iter().map(|&(_, value)| value).max().unwrap_or(0)
 }
 
-/// One sender's taken traffic: (relay time, 1) per message and (relay time,
+/// One sender's taken traffic: (relay time, 1) per transaction and (relay time,
 /// lowercase recipient) per recipient.
 #[derive(Default)]
 struct SenderTraffic<'v> {
@@ -148,7 +148,8 @@ pub fn busiest_senders(
     count: usize,
 ) -> Vec<SenderSeries> {
     let mut by_sender: FxHashMap<Cow<'_, str>, SenderTraffic> = FxHashMap::default();
-    let mut counted_messages: FxHashSet<&str> = FxHashSet::default();
+    // The relay counts each transaction as a message.
+    let mut counted_messages: FxHashSet<(&str, u32)> = FxHashSet::default();
     for row in verdicts.iter().filter(|row| is_taken(&row.outcome)) {
         let sender = if row.rewritten_to.is_empty() {
             messages
@@ -161,7 +162,7 @@ pub fn busiest_senders(
             continue;
         }
         let entry = by_sender.entry(sender).or_default();
-        if counted_messages.insert(row.message_key.as_str()) {
+        if counted_messages.insert((row.message_key.as_str(), row.transaction)) {
             entry.message_times.push((row.at_us, 1));
         }
         entry.recipients.push((row.at_us, lowercase(&row.recipient)));
