@@ -134,6 +134,11 @@ pub struct ViewCounts {
     /// Messages whose only deliveries handed them to a content filter; the
     /// re-injected copy is replayed in their place.
     pub content_filter_hops: u64,
+    /// Messages whose only deliveries handed them to a content filter, with
+    /// no re-injected copy in the log: the filter discarded or refused them
+    /// (amavis logs `250 2.7.0 Ok, discarded`), or the copy came after the
+    /// log ends.
+    pub content_filter_no_copy: u64,
     /// Messages with no delivery line in the log.
     pub no_delivery: u64,
     /// Messages with relay-bound deliveries but no envelope sender in the
@@ -183,6 +188,11 @@ fn select<'t>(tables: &'t Tables, policy: &Policy) -> (Vec<Selected<'t>>, ViewCo
     let mut out = Vec::new();
     let mut next_delivery = 0;
     let mut seen = HashSet::new();
+    let filtered: HashSet<&str> = tables
+        .messages
+        .iter()
+        .filter_map(|message| message.reinjected_from.as_deref())
+        .collect();
     for message in &tables.messages {
         let start = next_delivery;
         while tables
@@ -215,10 +225,12 @@ fn select<'t>(tables: &'t Tables, policy: &Policy) -> (Vec<Selected<'t>>, ViewCo
             relay_bound.push(delivery);
         }
         let Some(first_attempt) = first_attempt else {
-            if deliveries.iter().all(is_content_filter_hop) {
+            if !deliveries.iter().all(is_content_filter_hop) {
+                counts.local_only += 1;
+            } else if filtered.contains(message.message_key.as_str()) {
                 counts.content_filter_hops += 1;
             } else {
-                counts.local_only += 1;
+                counts.content_filter_no_copy += 1;
             }
             continue;
         };

@@ -17,6 +17,7 @@ use crate::note::Note;
 use crate::policy::Policy;
 use crate::relay_view::ViewReport;
 use crate::replay::model::{Peak, ReplayOutput};
+use crate::replay::text::count_noun;
 use crate::run::{hex, Ingested};
 
 /// How many senders the terminal summary lists.
@@ -110,6 +111,7 @@ pub fn replay_summary(
             "replayed": view.replayed,
             "local_only": view.local_only,
             "content_filter_hops": view.content_filter_hops,
+            "content_filter_no_copy": view.content_filter_no_copy,
             "no_delivery": view.no_delivery,
             "sender_unknown": view.sender_unknown,
             "sender_unknown_recipients": view.sender_unknown_recipients,
@@ -248,16 +250,33 @@ pub fn terminal_replay(
         .iter()
         .filter(|m| m.reinjected_from.is_none())
         .count();
+    let mut parts = vec![
+        format!("{} replayed through the relay", view.replayed),
+        format!("{} stayed local", view.local_only),
+        format!("{} without a delivery line", view.no_delivery),
+        format!("{} with no sender in the log", view.sender_unknown),
+    ];
+    if view.content_filter_no_copy > 0 {
+        parts.push(format!(
+            "{} stopped at a content filter",
+            view.content_filter_no_copy
+        ));
+    }
+    if view.no_inbound_session > 0 {
+        parts.push(format!("{} with no inbound session", view.no_inbound_session));
+    }
     let _ = writeln!(
         out,
-        "messages: {logical} ({} replayed through the relay, {} stayed local, {} without a delivery line, {} with no sender in the log; {} content filter hops counted under their re-injected copy)",
-        view.replayed, view.local_only, view.no_delivery, view.sender_unknown, view.content_filter_hops
+        "messages: {logical} ({}; {} counted under their re-injected copy)",
+        parts.join(", "),
+        count_noun(view.content_filter_hops, "content filter hop")
     );
     if view.no_inbound_session > 0 {
         let _ = writeln!(
             out,
-            "messages with no inbound session: {} ({} recipients), not replayed: direct mode judges each message with its client's session",
-            view.no_inbound_session, view.no_inbound_session_recipients
+            "messages with no inbound session: {} ({}), not replayed: direct mode judges each message with its client's session",
+            view.no_inbound_session,
+            count_noun(view.no_inbound_session_recipients, "recipient")
         );
     }
     let _ = writeln!(out, "recipients replayed: {}", stats.recipients_replayed);

@@ -609,6 +609,24 @@ fn corpus_both_modes() {
                     .expect("recipients_replayed"),
                 "{name}"
             );
+            // Every message is in exactly one bucket.
+            let messages = &summary["messages"];
+            let bucket = |name: &str| messages[name].as_u64().unwrap_or_else(|| panic!("{name}"));
+            assert_eq!(
+                bucket("logical"),
+                bucket("replayed")
+                    + bucket("local_only")
+                    + bucket("no_delivery")
+                    + bucket("sender_unknown")
+                    + bucket("content_filter_no_copy")
+                    + bucket("no_inbound_session"),
+                "{name}"
+            );
+            assert_eq!(
+                bucket("content_filter_hops"),
+                bucket("reinjected_copies"),
+                "{name}"
+            );
             let sessions = run.table("sessions");
             assert_eq!(
                 sessions.strings("connection_outcome").len(),
