@@ -366,6 +366,10 @@ fn direct_mode_with_nat() {
     // Cron mail from pickup has no inbound session.
     assert!(rows.iter().all(|row| row.queue_id != "2B3C4D5E07"));
 
+    // Each client has its own setting: the report lists them all.
+    let report = std::fs::read_to_string(run.out.join("report.html")).unwrap();
+    assert!(report.contains("apps (1 message), hub (2 messages)"));
+
     let summary = run.summary();
     assert_eq!(summary["mode"], "direct");
     assert_eq!(summary["messages"]["no_inbound_session"], 1);

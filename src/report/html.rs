@@ -18,7 +18,7 @@ use crate::report::load::{Evidence, VerdictRow};
 use crate::report::notes::{self, Rendered};
 use crate::report::readiness::{self, Readiness};
 use crate::report::series::is_taken;
-use crate::report::text::{self, thousands, Lang, Words};
+use crate::report::text::{self, count_en, thousands, Lang, Words};
 
 /// Examples listed per rule.
 const EXAMPLES_PER_RULE: usize = 5;
@@ -318,10 +318,27 @@ fn verdict_section(
             summary_number(count, &format!("outcomes.{outcome}")),
         ]);
     }
-    let setting = summary
-        .get("relay_setting")
-        .and_then(Value::as_str)
-        .map_or_else(|| escape(words.none), escape);
+    // Direct mode judges each client with the setting that matches it, so
+    // there is no single setting: list them with their messages.
+    let by_setting: Vec<String> = summary
+        .pointer("/connection/messages_by_setting")
+        .and_then(Value::as_object)
+        .map(|settings| {
+            settings
+                .iter()
+                .filter_map(|(name, count)| Some((name, count.as_u64()?)))
+                .map(|(name, count)| match lang {
+                    Lang::En => format!("{} ({})", escape(name), count_en(count, "message")),
+                    Lang::Ja => format!("{} (メッセージ {} 通)", escape(name), thousands(count)),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let setting = match summary.get("relay_setting").and_then(Value::as_str) {
+        Some(name) => escape(name),
+        None if !by_setting.is_empty() => by_setting.join(", "),
+        None => escape(words.none),
+    };
     rows.push(vec![escape(words.relay_setting), setting]);
     table(out, "figures", &[words.col_item, words.col_value], &rows);
     out.push_str("</section>\n");
