@@ -629,6 +629,20 @@ fn ip_single_address_becomes_host_range() {
 }
 
 #[test]
+fn ipv4_mapped_ranges_read_as_ipv4() {
+    let policy = parse_ok(&relay_with_ips(
+        "\"::ffff:198.51.100.0/120\", \"::ffff:198.51.100.9\"",
+    ));
+    assert_eq!(
+        policy.relays[0].allowed_ips,
+        vec![net("198.51.100.0/24"), net("198.51.100.9/32")]
+    );
+    // The whole mapped space is the whole IPv4 space: far too wide.
+    let error = parse_err(&relay_with_ips("\"::ffff:0:0/96\""));
+    assert!(matches!(error, PolicyError::RangeTooLarge { .. }), "{error:?}");
+}
+
+#[test]
 fn ip_overlapping_ranges_accepted() {
     let policy = parse_ok(&relay_with_ips(
         "\"10.0.0.0/24\", \"10.0.0.128/25\", \"10.0.0.7\"",

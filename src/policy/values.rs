@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use std::ops::Range;
 use std::path::Path;
 
-use ipnet::IpNet;
+use ipnet::{IpNet, Ipv4Net};
 
 use crate::policy::error::{Location, PolicyError};
 use crate::policy::tree::{Kind, Table, Value};
@@ -194,7 +194,7 @@ impl Reader<'_> {
             let address: IpAddr = text
                 .parse()
                 .map_err(|_| self.invalid_value(key, value, expected))?;
-            return Ok(IpNet::from(address));
+            return Ok(IpNet::from(address.to_canonical()));
         }
         let range: IpNet = text
             .parse()
@@ -203,12 +203,13 @@ impl Reader<'_> {
             let expected = format!("the network address {}", range.trunc());
             return Err(self.invalid_value(key, value, &expected));
         }
-        Ok(range)
+        Ok(canonical_range(range))
     }
 
     pub fn ip_address(&self, key: &str, value: &Value) -> Result<IpAddr, PolicyError> {
         let text = self.string(key, value)?;
         text.parse()
+            .map(|address: IpAddr| address.to_canonical())
             .map_err(|_| self.invalid_value(key, value, "a single IPv4 or IPv6 address such as 203.0.113.5"))
     }
 
@@ -308,4 +309,17 @@ fn is_domain_name(domain: &str) -> bool {
                 .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'-')
     };
     domain.len() <= 253 && domain.contains('.') && domain.split('.').all(valid_label)
+}
+
+/// Writes an IPv4-mapped IPv6 range (`::ffff:198.51.100.0/120`) as the IPv4
+/// range it maps (`198.51.100.0/24`), since addresses are matched in their
+/// canonical form and an IPv4 client never has a mapped address.
+fn canonical_range(range: IpNet) -> IpNet {
+    match range {
+        IpNet::V6(v6) if v6.prefix_len() >= 96 => match v6.addr().to_ipv4_mapped() {
+            Some(v4) => Ipv4Net::new(v4, v6.prefix_len() - 96).map_or(range, IpNet::V4),
+            None => range,
+        },
+        _ => range,
+    }
 }

@@ -120,7 +120,7 @@ fn session_connection(session: &SessionRecord, policy: &Policy) -> RelayConnecti
     let client_ip = observed_ip
         .parse::<IpAddr>()
         .ok()
-        .map(|address| policy.translate(address).0);
+        .map(|address| policy.translate(address.to_canonical()).0);
     let opened_at_us = session.connected_at.map(|at| at.utc_us);
     let auth_attempted = session.auth_user.is_some()
         || session.auth_failures > 0
@@ -225,6 +225,7 @@ fn untranslated_private_addresses(
         let Ok(address) = connection.observed_ip.parse::<IpAddr>() else {
             continue;
         };
+        let address = address.to_canonical();
         if messages == 0 || !is_private(address) || policy.translate(address).1.is_some() {
             continue;
         }
