@@ -74,9 +74,50 @@ pub fn count_rollovers(months: impl IntoIterator<Item = u32>) -> i32 {
     last_year
 }
 
+/// How far back of the latest instant of a set an instant may be and still
+/// be read as a line logged slightly out of order, rather than as the
+/// second pass of an hour repeated by a daylight saving change.
+const REPEATED_HOUR_TOLERANCE_US: i64 = 10 * 60 * 1_000_000;
+
+/// Converts the stamps of one rotated set to UTC, in line order, keeping
+/// the latest instant seen so that the repeated hour after a daylight
+/// saving change is read as the log wrote it.
+#[derive(Debug, Clone)]
+pub struct Clock {
+    zone: Tz,
+    latest_us: Option<i64>,
+}
+
+impl Clock {
+    pub fn new(zone: Tz) -> Self {
+        Clock {
+            zone,
+            latest_us: None,
+        }
+    }
+
+    /// Converts the stamp of the next line. A local time that occurs twice
+    /// is taken in the first pass, unless that instant lies more than
+    /// [`REPEATED_HOUR_TOLERANCE_US`] before the latest instant seen: the
+    /// clock went back, and the line is in the second pass.
+    pub fn instant(&mut self, stamp: Stamp, year: Option<i32>) -> Result<Instant, RejectCode> {
+        let instant = resolve(stamp, year, self.zone, self.latest_us)?;
+        self.latest_us = Some(
+            self.latest_us
+                .map_or(instant.utc_us, |latest| latest.max(instant.utc_us)),
+        );
+        Ok(instant)
+    }
+}
+
 /// Converts a stamp to UTC. `year` is the year for classic stamps; `zone`
-/// applies to stamps without an offset.
+/// applies to stamps without an offset. A local time that occurs twice is
+/// taken in the first pass.
 pub fn to_instant(stamp: Stamp, year: Option<i32>, zone: Tz) -> Result<Instant, RejectCode> {
+    resolve(stamp, year, zone, None)
+}
+
+fn resolve(stamp: Stamp, year: Option<i32>, zone: Tz, latest_us: Option<i64>) -> Result<Instant, RejectCode> {
     let (year, month, day, hour, minute, second, micros, offset) = match stamp {
         Stamp::Classic {
             month,
@@ -118,9 +159,15 @@ pub fn to_instant(stamp: Stamp, year: Option<i32>, zone: Tz) -> Result<Instant, 
         Some(offset) => naive.and_utc().timestamp_micros() - i64::from(offset) * 1_000_000,
         None => match zone.from_local_datetime(&naive) {
             LocalResult::Single(at) => at.timestamp_micros(),
-            // In the repeated hour after a daylight saving change, the
-            // earlier of the two instants is taken.
-            LocalResult::Ambiguous(earlier, _) => earlier.timestamp_micros(),
+            LocalResult::Ambiguous(earlier, later) => {
+                let earlier = earlier.timestamp_micros();
+                let went_back = latest_us.is_some_and(|latest| earlier < latest - REPEATED_HOUR_TOLERANCE_US);
+                if went_back {
+                    later.timestamp_micros()
+                } else {
+                    earlier
+                }
+            }
             LocalResult::None => return Err(RejectCode::NonexistentLocalTime),
         },
     };
@@ -241,5 +288,27 @@ mod tests {
         // 01:30 EDT (UTC-4) is 05:30 UTC.
         let instant = to_instant(overlap, Some(2024), new_york).unwrap();
         assert_eq!(instant.utc_us, 1_730_611_800_000_000);
+    }
+
+    #[test]
+    fn repeated_hour_follows_log_order() {
+        let new_york: Tz = "America/New_York".parse().unwrap();
+        let at = |hour, minute| Stamp::Classic {
+            month: 11,
+            day: 3,
+            hour,
+            minute,
+            second: 0,
+        };
+        // 2024-11-03 01:00 EDT is 05:00 UTC; 01:00 EST is 06:00 UTC.
+        let utc_minute = |us: i64| (us - 1_730_610_000_000_000) / 60_000_000;
+        let mut clock = Clock::new(new_york);
+        let minutes: Vec<i64> = [(0, 50), (1, 10), (1, 40), (1, 38), (1, 5), (1, 30), (2, 0)]
+            .into_iter()
+            .map(|(hour, minute)| utc_minute(clock.instant(at(hour, minute), Some(2024)).unwrap().utc_us))
+            .collect();
+        // 01:38 after 01:40 is a line out of order in the first pass; 01:05
+        // after 01:40 is the second pass.
+        assert_eq!(minutes, [-10, 10, 40, 38, 65, 90, 120]);
     }
 }

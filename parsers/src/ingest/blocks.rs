@@ -11,15 +11,13 @@ use std::collections::{HashSet, VecDeque};
 use std::io::{self, BufRead};
 use std::sync::atomic::Ordering;
 
-use chrono_tz::Tz;
-
 use super::{line_hash, read_error, IngestOptions, LineReader, Source, OVERLAP_LINES, PROGRESS_STEP_BYTES};
 use crate::error::{InputError, RejectCode};
 use crate::postfix::{self, correlate::LineRef, Daemon, Event};
 use crate::records::{excerpt, RejectRecord};
 use crate::shared::SharedStr;
 use crate::syslog::{self, Stamp};
-use crate::time::{to_instant, YearTracker};
+use crate::time::{Clock, YearTracker};
 use crate::Tables;
 
 /// Size of the text of one block, in bytes. A block ends with the first line
@@ -72,6 +70,7 @@ pub struct SetReader<'s> {
     /// the end of the previous file.
     at_start: bool,
     tracker: YearTracker,
+    clock: Clock,
     /// Hashes of the last lines of the previous file.
     previous_tail: HashSet<u64>,
     /// The last lines of the current file, kept as bytes in reused buffers
@@ -104,6 +103,7 @@ impl<'s> SetReader<'s> {
             number: 0,
             at_start: false,
             tracker: YearTracker::new(first_year),
+            clock: Clock::new(options.zone),
             previous_tail: HashSet::new(),
             tail: VecDeque::with_capacity(OVERLAP_LINES),
             line: Vec::new(),
@@ -241,13 +241,12 @@ impl<'s> SetReader<'s> {
                     text,
                 ),
                 LineKind::Whole => {
-                    let zone = self.options.zone;
                     let line = process_line(
                         text,
                         source_file,
                         slot.number,
                         &mut self.tracker,
-                        zone,
+                        &mut self.clock,
                         &mut self.tables,
                     );
                     parsed.extend(line);
@@ -265,7 +264,7 @@ fn process_line<'b>(
     source_file: &'b SharedStr,
     number: u64,
     tracker: &mut YearTracker,
-    zone: Tz,
+    clock: &mut Clock,
     tables: &mut Tables,
 ) -> Option<ParsedLine<'b>> {
     if text.trim().is_empty() {
@@ -291,7 +290,7 @@ fn process_line<'b>(
         other_program(tables, prefix.program);
         return None;
     }
-    let at = match to_instant(prefix.stamp, year, zone) {
+    let at = match clock.instant(prefix.stamp, year) {
         Ok(at) => at,
         Err(code) => {
             reject(tables, source_file, number, code, text);
