@@ -139,6 +139,10 @@ pub struct ViewCounts {
     /// (amavis logs `250 2.7.0 Ok, discarded`), or the copy came after the
     /// log ends.
     pub content_filter_no_copy: u64,
+    /// Address verification probes (`status=deliverable` or
+    /// `undeliverable`): Postfix ends the session after RCPT TO, so the
+    /// relay receives no message.
+    pub address_probes: u64,
     /// Messages with no delivery line in the log.
     pub no_delivery: u64,
     /// Messages with relay-bound deliveries but no envelope sender in the
@@ -205,6 +209,10 @@ fn select<'t>(tables: &'t Tables, policy: &Policy) -> (Vec<Selected<'t>>, ViewCo
         let deliveries = &tables.deliveries[start..next_delivery];
         if deliveries.is_empty() {
             counts.no_delivery += 1;
+            continue;
+        }
+        if deliveries.iter().all(is_address_probe) {
+            counts.address_probes += 1;
             continue;
         }
         seen.clear();
@@ -304,9 +312,15 @@ pub fn is_content_filter_hop(delivery: &DeliveryRecord) -> bool {
     delivery.reinjected_as.is_some() || (delivery.transport == "smtp" && loopback)
 }
 
+/// Returns whether a delivery line reports an address verification probe
+/// rather than a delivery.
+pub fn is_address_probe(delivery: &DeliveryRecord) -> bool {
+    matches!(delivery.status.as_str(), "deliverable" | "undeliverable")
+}
+
 /// Returns whether a delivery attempt would have been handed to the relay.
 pub fn goes_to_relay(delivery: &DeliveryRecord, policy: &Policy) -> bool {
-    if is_content_filter_hop(delivery) {
+    if is_content_filter_hop(delivery) || is_address_probe(delivery) {
         return false;
     }
     if matches!(delivery.transport, "error" | "discard" | "retry" | "other") {

@@ -112,6 +112,7 @@ pub fn replay_summary(
             "local_only": view.local_only,
             "content_filter_hops": view.content_filter_hops,
             "content_filter_no_copy": view.content_filter_no_copy,
+            "address_probes": view.address_probes,
             "no_delivery": view.no_delivery,
             "sender_unknown": view.sender_unknown,
             "sender_unknown_recipients": view.sender_unknown_recipients,
@@ -261,6 +262,9 @@ pub fn terminal_replay(
             "{} stopped at a content filter",
             view.content_filter_no_copy
         ));
+    }
+    if view.address_probes > 0 {
+        parts.push(format!("{} address verification probes", view.address_probes));
     }
     if view.no_inbound_session > 0 {
         parts.push(format!("{} with no inbound session", view.no_inbound_session));

@@ -240,3 +240,29 @@ fn same_second_follows_log_order() {
         )
     );
 }
+
+#[test]
+fn address_probes_not_replayed() {
+    let folder = tempfile::tempdir().unwrap();
+    let mut log = String::new();
+    message(
+        &mut log,
+        "AB0001",
+        0,
+        "a@example.com",
+        500,
+        &["x@example.org".to_string()],
+    );
+    // A sender address verification probe: RCPT TO only, no message.
+    log.push_str(
+        "Dec 31 00:00:05 mx postfix/qmgr[101]: AB0002: from=<double-bounce@example.com>, size=250, nrcpt=1 (queue active)\n\
+         Dec 31 00:00:05 mx postfix/smtp[102]: AB0002: to=<y@example.org>, relay=mx.example.org[203.0.113.9]:25, delay=0.2, delays=0/0/0.1/0.1, dsn=2.1.5, status=deliverable (250 2.1.5 Ok)\n\
+         Dec 31 00:00:05 mx postfix/qmgr[101]: AB0002: removed\n",
+    );
+    let rows = rows(&replay(folder.path(), &log, OWNED));
+    assert_eq!(rows, [("x@example.org".into(), "accepted".into(), "".into())]);
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(folder.path().join("out/summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["messages"]["address_probes"], 1);
+    assert_eq!(summary["messages"]["replayed"], 1);
+}

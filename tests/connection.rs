@@ -623,6 +623,7 @@ fn corpus_both_modes() {
                     + bucket("no_delivery")
                     + bucket("sender_unknown")
                     + bucket("content_filter_no_copy")
+                    + bucket("address_probes")
                     + bucket("no_inbound_session"),
                 "{name}"
             );
