@@ -379,9 +379,10 @@ fn identify_customer(message: &RelayMessage, organisation: &Organisation) -> Opt
 }
 
 /// Returns `sender.null_multi_rcpt` when the null sender addresses more than
-/// one recipient in one transaction. The check reads the envelope sender as
-/// the MTA sent it: the relay refuses the second RCPT TO after MAIL FROM:<>
-/// before any postmaster rewrite applies.
+/// one recipient in one transaction. The relay rejects such a message as a
+/// whole, so every recipient of the transaction gets the rule, the first
+/// included. The check reads the envelope sender as the MTA sent it, before
+/// any postmaster rewrite applies.
 pub(crate) fn check_null_multi_rcpt(
     envelope_sender: &str,
     transaction_recipients: usize,
