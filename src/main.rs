@@ -60,6 +60,13 @@ fn execute(command: Command) -> anyhow::Result<bool> {
                     .as_ref()
                     .map_or(0, |users| users.by_address.len())
             );
+            if policy.relays.is_empty() {
+                println!(
+                    "warning: the policy lists no [[relay]] setting; the relay refuses all mail \
+                     until one exists, and the replay then judges senders as if a setting \
+                     allowed any address, without the connection rules"
+                );
+            }
             Ok(false)
         }
     }

@@ -376,10 +376,33 @@ pub fn run_ingest(args: &InputArgs) -> Result<()> {
     log::info!("wrote the tables in {:.2} s", started.elapsed().as_secs_f64());
     let manifest = summary::manifest(&ingested, args, None, "ingest")?;
     out.write_json("manifest.json", &manifest)?;
-    let lines = summary::line_summary(&ingested.tables.counts);
-    out.write_json("summary.json", &serde_json::json!({ "lines": lines }))?;
-    print!("{}", summary::terminal_lines(&ingested.tables.counts));
-    println!("messages: {}", ingested.tables.messages.len());
+    let tables = &ingested.tables;
+    let lines = summary::line_summary(&tables.counts);
+    let logical = tables
+        .messages
+        .iter()
+        .filter(|message| message.reinjected_from.is_none())
+        .count();
+    let copies = tables.messages.len() - logical;
+    out.write_json(
+        "summary.json",
+        &serde_json::json!({
+            "lines": lines,
+            "messages": {
+                "rows": tables.messages.len(),
+                "logical": logical,
+                "reinjected_copies": copies,
+            },
+            "deliveries": tables.deliveries.len(),
+            "sessions": tables.sessions.len(),
+        }),
+    )?;
+    print!("{}", summary::terminal_lines(&tables.counts));
+    let copies = match copies {
+        1 => "1 copy".to_string(),
+        n => format!("{n} copies"),
+    };
+    println!("messages: {logical} (and {copies} re-injected by a content filter, each a row of its own)");
     println!("wrote {}", out.path().display());
     // Freeing millions of rows one by one just before the process exits
     // costs more than it returns; the operating system reclaims them.

@@ -416,7 +416,20 @@ fn policy_init_output_passes_check() {
     std::fs::write(&policy, &output.stdout).unwrap();
     let output = run(binary().args(["policy", "check"]).arg(&policy));
     assert!(output.status.success());
-    assert!(String::from_utf8_lossy(&output.stdout).contains("valid"));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("valid"));
+    assert!(!stdout.contains("warning"), "{stdout}");
+
+    // A policy without relay settings is valid, with a warning.
+    let bare = folder.path().join("bare.toml");
+    std::fs::write(&bare, "[organisation]\ndomains = [\"example.com\"]\n").unwrap();
+    let output = run(binary().args(["policy", "check"]).arg(&bare));
+    assert!(output.status.success());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("warning: the policy lists no [[relay]] setting"),
+        "{stdout}"
+    );
 }
 
 #[test]

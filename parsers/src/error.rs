@@ -68,12 +68,10 @@ impl fmt::Display for RejectCode {
 /// An error that stops reading one input.
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
-    #[error("failed to read {path}: {source}")]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    /// The I/O error is part of the message, not a source, so that error
+    /// chains print it once.
+    #[error("failed to read {path}: {error}")]
+    Read { path: PathBuf, error: std::io::Error },
     #[error("{path}: not a readable file or folder")]
     NotFound { path: PathBuf },
     #[error("{path}: the modification time is unreadable, so the year of its classic syslog stamps is unknown; pass --year")]

@@ -91,9 +91,9 @@ pub const PROGRESS_STEP_BYTES: u64 = 4 * 1024 * 1024;
 
 /// Opens a file, decompressing it when it starts with the gzip magic bytes.
 pub fn open(path: &std::path::Path) -> Result<Box<dyn BufRead + Send>, InputError> {
-    let read_error = |source| InputError::Read {
+    let read_error = |error| InputError::Read {
         path: path.to_path_buf(),
-        source,
+        error,
     };
     let mut file = BufReader::with_capacity(256 * 1024, File::open(path).map_err(read_error)?);
     let magic = file.fill_buf().map_err(read_error)?;
@@ -266,7 +266,7 @@ fn correlate(correlator: &mut Correlator, rows: &mut Tables, events: Vec<ParsedL
 fn read_error(source: &Source, error: io::Error) -> InputError {
     InputError::Read {
         path: source.path.clone().unwrap_or_else(|| PathBuf::from("-")),
-        source: error,
+        error,
     }
 }
 
