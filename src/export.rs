@@ -200,6 +200,14 @@ pub fn verdicts_batch(rows: &[Verdict]) -> Result<RecordBatch> {
         .string("source_file", it().map(|r| r.provenance.source_file.as_str()))
         .u64("first_line", it().map(|r| r.provenance.first_line))
         .u64("last_line", it().map(|r| r.provenance.last_line))
+        .opt_string(
+            "delivery_file",
+            it().map(|r| r.delivery.as_ref().map(|line| line.source_file.as_str())),
+        )
+        .opt_u64(
+            "delivery_line",
+            it().map(|r| r.delivery.as_ref().map(|line| line.line)),
+        )
         .finish()?;
     Ok(batch)
 }

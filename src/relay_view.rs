@@ -166,6 +166,8 @@ struct Selected<'t> {
     message: &'t MessageRecord,
     envelope_from: &'t str,
     recipients: Vec<String>,
+    /// Line of each recipient's first relay-bound delivery.
+    recipient_lines: Vec<LogLine>,
     /// First relay-bound delivery attempt.
     at_us: i64,
     first_attempt: &'t DeliveryRecord,
@@ -217,11 +219,16 @@ fn select<'t>(tables: &'t Tables, policy: &Policy) -> (Vec<Selected<'t>>, ViewCo
         }
         seen.clear();
         let mut recipients = Vec::new();
+        let mut recipient_lines = Vec::new();
         let mut first_attempt: Option<&DeliveryRecord> = None;
         let mut relay_bound = Vec::new();
         for delivery in deliveries.iter().filter(|d| goes_to_relay(d, policy)) {
             if seen.insert(delivery.recipient.to_ascii_lowercase()) {
                 recipients.push(delivery.recipient.clone());
+                recipient_lines.push(LogLine {
+                    source_file: delivery.provenance.source_file.to_string(),
+                    line: delivery.provenance.first_line,
+                });
             }
             let earlier = |first: &DeliveryRecord| {
                 (delivery.attempt_at.utc_us, delivery.provenance.first_line)
@@ -252,6 +259,7 @@ fn select<'t>(tables: &'t Tables, policy: &Policy) -> (Vec<Selected<'t>>, ViewCo
             message,
             envelope_from,
             recipients,
+            recipient_lines,
             at_us: first_attempt.attempt_at.utc_us,
             first_attempt,
             deliveries: relay_bound,
@@ -286,6 +294,7 @@ fn relay_message_with(chosen: Selected<'_>, auth_user: &str, helo: &str, connect
         envelope_from: chosen.envelope_from.to_string(),
         size_bytes: message.size_bytes,
         recipients: chosen.recipients,
+        recipient_lines: chosen.recipient_lines,
         auth_user: auth_user.to_string(),
         helo: helo.to_string(),
         connection,

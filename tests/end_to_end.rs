@@ -239,6 +239,7 @@ fn corpus_files_replay_without_panic() {
             read_table(&out.join("verdicts.parquet")).num_rows() as u64,
             summary["recipients_replayed"].as_u64().unwrap()
         );
+        assert_delivery_lines_name_recipients(&read_table(&out.join("verdicts.parquet")));
         let share = 100.0 * rejected as f64 / read as f64;
         eprintln!(
             "{}: {read} lines, {rejected} rejected ({share:.1}%)",
@@ -249,6 +250,37 @@ fn corpus_files_replay_without_panic() {
         if !file.ends_with("crowdsec-hub-postfix-tests.log") {
             assert_eq!(rejected, 0, "{}: {:?}", file.display(), lines["reject_codes"]);
         }
+    }
+}
+
+/// Checks that each verdict row's delivery line is the delivery of its
+/// recipient: the evidence a reviewer follows from the row.
+fn assert_delivery_lines_name_recipients(verdicts: &RecordBatch) {
+    let recipients = strings(verdicts, "recipient");
+    let files = strings(verdicts, "delivery_file");
+    let lines = verdicts
+        .column_by_name("delivery_line")
+        .unwrap()
+        .as_any()
+        .downcast_ref::<arrow::array::UInt64Array>()
+        .unwrap();
+    let mut texts: std::collections::HashMap<String, Vec<String>> = Default::default();
+    for row in 0..verdicts.num_rows() {
+        let file = files.value(row);
+        let text = texts.entry(file.to_string()).or_insert_with(|| {
+            let bytes = std::fs::read(file).unwrap_or_else(|e| panic!("{file}: {e}"));
+            String::from_utf8_lossy(&bytes)
+                .lines()
+                .map(str::to_string)
+                .collect()
+        });
+        let line = &text[lines.value(row) as usize - 1];
+        let recipient = recipients.value(row);
+        assert!(
+            line.contains(&format!("to=<{recipient}>")),
+            "{file}:{}: {line:?} is not the delivery to {recipient}",
+            lines.value(row)
+        );
     }
 }
 

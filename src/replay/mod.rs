@@ -208,18 +208,15 @@ impl<'p> Engine<'p> {
                 relay_setting: setting.map(|setting| setting.name.as_str()),
                 warnings: Vec::new(),
             };
-            for (transaction, chunk) in message.recipients.chunks(chunk_len).enumerate() {
-                let transaction = u32::try_from(transaction).unwrap_or(u32::MAX);
-                for recipient in chunk {
-                    self.push_row(
-                        message,
-                        transaction,
-                        recipient,
-                        refusal.clone(),
-                        &context,
-                        &sender_key,
-                    );
-                }
+            for position in 0..message.recipients.len() {
+                let transaction = u32::try_from(position / chunk_len).unwrap_or(u32::MAX);
+                self.push_row(
+                    message,
+                    (transaction, position),
+                    refusal.clone(),
+                    &context,
+                    &sender_key,
+                );
             }
             Some(refusal.rule.id)
         } else {
@@ -313,6 +310,7 @@ impl<'p> Engine<'p> {
         // per-user message limit counts transactions.
         let mut first_refusal = None;
         for (transaction, chunk) in message.recipients.chunks(chunk_len).enumerate() {
+            let transaction_start = transaction * chunk_len;
             let transaction = u32::try_from(transaction).unwrap_or(u32::MAX);
             let transaction_decision = message_decision
                 .clone()
@@ -343,7 +341,13 @@ impl<'p> Engine<'p> {
                         }
                     }
                 };
-                self.push_row(message, transaction, recipient, decision, &context, sender_key);
+                self.push_row(
+                    message,
+                    (transaction, transaction_start + offset),
+                    decision,
+                    &context,
+                    sender_key,
+                );
             }
             if let (true, Some(sender)) = (any_accepted, user) {
                 self.limits.commit_user_message(index, sender);
@@ -370,15 +374,18 @@ impl<'p> Engine<'p> {
         entry.0
     }
 
+    /// Adds the verdict row of the recipient at `position` in
+    /// `message.recipients`, carried by relay transaction `transaction`.
     fn push_row(
         &mut self,
         message: &RelayMessage,
-        transaction: u32,
-        recipient: &str,
+        (transaction, position): (u32, usize),
         decision: Decision,
         context: &RowContext<'_>,
         sender_key: &str,
     ) {
+        let recipient = &message.recipients[position];
+        let delivery = message.recipient_lines.get(position).cloned();
         let rule: Rule = decision.rule;
         self.tally.record_row(sender_key, rule);
 
@@ -411,6 +418,7 @@ impl<'p> Engine<'p> {
             client_ip: self.connections[message.connection].client_ip,
             warnings: context.warnings.clone(),
             provenance: message.provenance.clone(),
+            delivery,
             at_us: message.at_us,
         });
     }

@@ -41,6 +41,9 @@ pub struct RelayMessage {
     /// the message.
     pub connection: usize,
     pub provenance: Provenance,
+    /// The line of each recipient's first relay-bound delivery attempt, in
+    /// the order of `recipients`; empty when the input has no lines.
+    pub recipient_lines: Vec<LogLine>,
     /// The line of the first relay-bound delivery attempt. It orders the
     /// messages handed over at the same time (classic syslog stamps have
     /// whole seconds) as the log does.
@@ -241,6 +244,9 @@ pub struct Verdict {
     /// connection, in rule table order. They do not change the outcome.
     pub warnings: Vec<&'static str>,
     pub provenance: Provenance,
+    /// The line of the recipient's first relay-bound delivery attempt;
+    /// `None` when the input has no lines.
+    pub delivery: Option<LogLine>,
     /// When the MTA would hand the message to the relay: the message's
     /// `RelayMessage::at_us`, which orders the replay and times the windows.
     pub at_us: i64,

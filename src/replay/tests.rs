@@ -121,6 +121,7 @@ fn message(key: &str, at_us: i64, from: &str, recipients: Vec<String>) -> RelayM
             first_line: 1,
             last_line: 4,
         },
+        recipient_lines: Vec::new(),
         first_attempt: LogLine::default(),
     }
 }

@@ -78,8 +78,17 @@ where
     }
 }
 
+/// Names the lines behind a verdict: the message's first line and, when it
+/// is another line, the recipient's delivery line (`maillog:12→40`, or
+/// `maillog.1:12→maillog:3` across a rotation).
 fn location(row: &VerdictRow) -> String {
-    format!("{}:{}", row.source_file, row.first_line)
+    let start = format!("{}:{}", row.source_file, row.first_line);
+    match &row.delivery {
+        Some((file, line)) if *file == row.source_file && *line == row.first_line => start,
+        Some((file, line)) if *file == row.source_file => format!("{start}\u{2192}{line}"),
+        Some((file, line)) => format!("{start}\u{2192}{file}:{line}"),
+        None => start,
+    }
 }
 
 fn sender_name(sender: &str) -> String {

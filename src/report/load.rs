@@ -56,6 +56,9 @@ pub struct VerdictRow {
     pub at_us: i64,
     pub source_file: String,
     pub first_line: u64,
+    /// File and line of the recipient's relay-bound delivery; `None` in
+    /// folders written before verdicts had them.
+    pub delivery: Option<(String, u64)>,
 }
 
 /// The columns of `messages.parquet` that the report shows.
@@ -146,6 +149,8 @@ const VERDICT_COLUMNS: &[&str] = &[
     "at",
     "source_file",
     "first_line",
+    "delivery_file",
+    "delivery_line",
 ];
 /// Columns of `messages.parquet` that [`fill_messages`] reads.
 const MESSAGE_COLUMNS: &[&str] = &["message_key", "envelope_from", "size_bytes"];
@@ -242,6 +247,11 @@ fn verdict_rows(batch: &RecordBatch) -> Result<Vec<VerdictRow>> {
     let at = column::<TimestampMicrosecondArray>(batch, "at")?;
     let source_file = column::<StringArray>(batch, "source_file")?;
     let first_line = column::<UInt64Array>(batch, "first_line")?;
+    let delivery_file = optional_column(batch, "delivery_file")?;
+    let delivery_line = match batch.column_by_name("delivery_line") {
+        Some(_) => Some(column::<UInt64Array>(batch, "delivery_line")?),
+        None => None,
+    };
 
     let mut rows = Vec::with_capacity(batch.num_rows());
     for row in 0..batch.num_rows() {
@@ -269,6 +279,12 @@ fn verdict_rows(batch: &RecordBatch) -> Result<Vec<VerdictRow>> {
             at_us: at.value(row),
             source_file: text(source_file, row),
             first_line: first_line.value(row),
+            delivery: match (delivery_file, delivery_line) {
+                (Some(files), Some(lines)) if !files.is_null(row) && !lines.is_null(row) => {
+                    Some((files.value(row).to_string(), lines.value(row)))
+                }
+                _ => None,
+            },
         });
     }
     Ok(rows)
