@@ -128,7 +128,14 @@ impl ConnectionTally {
                     &refusal.detail,
                 );
             }
-            for rule in &verdict.warnings {
+            // A connection that carries no replayed message brings no mail
+            // to the relay: its warnings stay on its session row only.
+            let carried_warnings: &[&'static str] = if tally.messages > 0 {
+                &verdict.warnings
+            } else {
+                &[]
+            };
+            for rule in carried_warnings {
                 let (messages, recipients) = tally.warned.get(rule).copied().unwrap_or((0, 0));
                 let example = self.warning_example(rule, judgement);
                 add_count(
