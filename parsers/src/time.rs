@@ -74,9 +74,9 @@ pub fn count_rollovers(months: impl IntoIterator<Item = u32>) -> i32 {
     last_year
 }
 
-/// How far back of the latest instant of a set an instant may be and still
-/// be read as a line logged slightly out of order, rather than as the
-/// second pass of an hour repeated by a daylight saving change.
+/// Maximum distance behind the latest instant of a set at which a repeated
+/// local time is still read as a line logged out of order. Further back, it
+/// is read as the second pass of the hour a daylight saving change repeats.
 const REPEATED_HOUR_TOLERANCE_US: i64 = 10 * 60 * 1_000_000;
 
 /// Converts the stamps of one rotated set to UTC, in line order, keeping
