@@ -40,8 +40,9 @@ pub(crate) struct SenderJudgement {
     pub(crate) user_limits_apply: bool,
     /// True when the "any addresses" setting could not tell whether the
     /// relay rewrites or refuses an outside sender: no SMTP AUTH identity
-    /// names an owned domain and the HELO name is unknown. The sender is
-    /// then accepted and counted in `sender_identity_unknown`.
+    /// names an owned domain and the HELO name is unknown. The sender rules
+    /// then accept, the per-user limits do not count the sender, and the
+    /// message is counted in `sender_identity_unknown`.
     pub(crate) identity_unknown: bool,
 }
 
@@ -199,7 +200,10 @@ pub(crate) fn judge_sender(
         Some(rewrite) => rewrite.to.clone(),
         None => sender,
     };
+    // When the relay might either rewrite the sender or refuse the message,
+    // neither outcome counts the logged address as a user.
     let user_limits_apply = match &organisation.users {
+        _ if identity_unknown => false,
         Some(users) => users.licence_of(&effective_sender).is_some(),
         // Without a users file every non-null sender counts as a user, except
         // a rewritten one: the postmaster address replaces senders that are
@@ -226,7 +230,7 @@ pub(crate) fn identity_unknown_note(messages: u64) -> Note {
         format!(
             "{}, {}: {} from senders outside the owned domains came without SMTP AUTH \
              and with an unknown HELO name, so whether the relay rewrites or refuses them is \
-             not known; they are counted as accepted",
+             not known; the sender rules accept them and the per-user limits do not count them",
             UNIDENTIFIED.id,
             REWRITE_POSTMASTER.id,
             crate::replay::text::count_noun(messages, "message")

@@ -854,18 +854,25 @@ fn null_sender_one_and_two_recipients() {
 
 #[test]
 fn any_setting_with_unknown_helo_not_judged() {
-    let policy = policy(AllowedSenders::Any);
+    let mut policy = policy(AllowedSenders::Any);
+    policy.organisation.users = None;
+    policy.limits.user_messages_per_day = 1;
     // No HELO in the log and no SMTP AUTH: the relay might rewrite or refuse.
     let mut unknown = message("unknown-helo", T0, "a@other.org", numbered("a", 2));
     unknown.helo = String::new();
     let mut foreign_auth = message("foreign-auth", T0 + 1, "b@other.org", numbered("b", 1));
     foreign_auth.auth_user = "x@other.net".to_string();
     foreign_auth.helo = String::new();
+    // The same sender again: neither a rewrite nor a refusal would count it
+    // as a user, so the limit of 1 message does not apply.
+    let mut again = message("unknown-again", T0 + 2, "a@other.org", numbered("c", 1));
+    again.helo = String::new();
 
-    let output = replay(vec![unknown, foreign_auth], &policy);
+    let output = replay(vec![unknown, foreign_auth, again], &policy);
 
     assert_all(&output, "unknown-helo", "", Outcome::Accepted);
     assert_all(&output, "foreign-auth", "", Outcome::Accepted);
+    assert_all(&output, "unknown-again", "", Outcome::Accepted);
     let notes: Vec<&str> = output
         .stats
         .not_judged
@@ -876,9 +883,10 @@ fn any_setting_with_unknown_helo_not_judged() {
     assert_eq!(
         notes,
         [
-            "sender.unidentified, sender.rewrite_postmaster: 2 messages from senders outside the \
+            "sender.unidentified, sender.rewrite_postmaster: 3 messages from senders outside the \
           owned domains came without SMTP AUTH and with an unknown HELO name, so whether the \
-          relay rewrites or refuses them is not known; they are counted as accepted"
+          relay rewrites or refuses them is not known; the sender rules accept them and the per-user \
+             limits do not count them"
         ]
     );
 }

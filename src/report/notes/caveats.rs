@@ -163,11 +163,11 @@ fn sender_identity_unknown(lang: Lang, p: &Params<'_>) -> Option<String> {
             format!(
                 "{} from senders outside the owned domains came without SMTP AUTH and with an \
                  unknown HELO name, so whether the relay rewrites or refuses them is not known; \
-                 they are counted as accepted",
+                 the sender rules accept them and the per-user limits do not count them",
                 count_en(messages, "message")
             ),
             format!(
-                "所有ドメイン外の送信者からのメッセージ {} 通は、SMTP 認証がなく HELO 名も不明なため、リレーが送信者を書き換えるか拒否するかがわかりません。受理として数えています。",
+                "所有ドメイン外の送信者からのメッセージ {} 通は、SMTP 認証がなく HELO 名も不明なため、リレーが送信者を書き換えるか拒否するかがわかりません。送信者のルールでは受理とし、ユーザーごとの上限には数えていません。",
                 thousands(messages)
             ),
         )

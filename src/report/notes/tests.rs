@@ -207,7 +207,8 @@ fn samples() -> Vec<(&'static str, Value, &'static str)> {
             json!({ "rules": ["sender.unidentified", "sender.rewrite_postmaster"], "messages": 3 }),
             "sender.unidentified, sender.rewrite_postmaster: 3 messages from senders outside the \
              owned domains came without SMTP AUTH and with an unknown HELO name, so whether the \
-             relay rewrites or refuses them is not known; they are counted as accepted",
+             relay rewrites or refuses them is not known; the sender rules accept them and the per-user \
+             limits do not count them",
         ),
         (
             "reuse_unmeasured",
