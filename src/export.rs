@@ -48,6 +48,18 @@ fn parquet_properties(schema: &Schema) -> WriterProperties {
     properties.build()
 }
 
+/// The files that `ingest` and `replay` write, besides the charts.
+const OUTPUT_FILES: &[&str] = &[
+    "messages.parquet",
+    "deliveries.parquet",
+    "sessions.parquet",
+    "rejects.parquet",
+    "verdicts.parquet",
+    "summary.json",
+    "manifest.json",
+    "report.html",
+];
+
 /// The output folder, checked and created.
 pub struct OutputDir {
     path: PathBuf,
@@ -70,6 +82,17 @@ impl OutputDir {
             if !path.is_dir() {
                 bail!("output path {} exists and is not a folder", path.display());
             }
+            return Ok(());
+        }
+        // The folder is created after the input is read; a path that can
+        // never be a folder should fail now, not after a long read.
+        let nearest = path.ancestors().skip(1).find(|ancestor| ancestor.exists());
+        if let Some(ancestor) = nearest.filter(|ancestor| !ancestor.is_dir()) {
+            bail!(
+                "cannot create output folder {}: {} is not a folder",
+                path.display(),
+                ancestor.display()
+            );
         }
         Ok(())
     }
@@ -84,26 +107,30 @@ impl OutputDir {
         })
     }
 
-    /// Removes the files of an earlier run that this run may not write
-    /// again: the verdicts, the report and its charts. Without this, an
-    /// `ingest` or a replay whose report failed would leave them beside
-    /// tables of other logs. Files that relayaudit does not write are kept.
-    pub fn remove_earlier_replay(&self) -> Result<()> {
-        let entries = std::fs::read_dir(&self.path)
-            .with_context(|| format!("failed to list {}", self.path.display()))?;
-        let mut stale = Vec::new();
-        for entry in entries {
-            let entry = entry.with_context(|| format!("failed to list {}", self.path.display()))?;
-            let name = entry.file_name();
-            let Some(name) = name.to_str() else { continue };
-            let is_chart = name.starts_with("chart-") && (name.ends_with(".svg") || name.ends_with(".png"));
-            if is_chart || name == "verdicts.parquet" || name == "report.html" {
-                stale.push(entry.path());
-            }
+    /// Removes the files that an earlier run wrote into this folder, so that
+    /// a run that fails midway, an `ingest` after a `replay`, or a replay
+    /// whose report fails leaves no tables, report or charts of other logs
+    /// beside its own. Only relayaudit's own file names are removed, and
+    /// only when the folder holds `manifest.json` or `messages.parquet`, so
+    /// that another program's `report.html` is never touched.
+    pub fn remove_earlier_outputs(&self) -> Result<()> {
+        let ours = ["manifest.json", "messages.parquet"]
+            .iter()
+            .any(|name| self.path.join(name).is_file());
+        if !ours {
+            return Ok(());
         }
-        stale.sort();
-        for path in stale {
-            std::fs::remove_file(&path).with_context(|| format!("failed to remove {}", path.display()))?;
+        let charts = crate::report::CHART_IDS
+            .iter()
+            .flat_map(|id| [format!("{id}.svg"), format!("{id}.png")]);
+        let names = OUTPUT_FILES.iter().map(|name| name.to_string()).chain(charts);
+        for name in names {
+            for path in [self.path.join(&name), self.path.join(format!(".{name}.partial"))] {
+                if path.is_file() {
+                    std::fs::remove_file(&path)
+                        .with_context(|| format!("failed to remove {}", path.display()))?;
+                }
+            }
         }
         Ok(())
     }
@@ -118,18 +145,25 @@ impl OutputDir {
         let temporary = self.path.join(format!(".{name}.partial"));
         let mut file =
             File::create(&temporary).with_context(|| format!("failed to create {}", temporary.display()))?;
-        write(&mut file).with_context(|| format!("failed to write {}", final_path.display()))?;
-        file.sync_all()
-            .with_context(|| format!("failed to write {}", final_path.display()))?;
+        let written = write(&mut file)
+            .and_then(|()| Ok(file.sync_all()?))
+            .with_context(|| format!("failed to write {}", final_path.display()));
         drop(file);
-        std::fs::rename(&temporary, &final_path).with_context(|| {
-            format!(
-                "failed to rename {} to {}",
-                temporary.display(),
-                final_path.display()
-            )
-        })?;
-        Ok(())
+        let renamed = written.and_then(|()| {
+            std::fs::rename(&temporary, &final_path).with_context(|| {
+                format!(
+                    "failed to rename {} to {}",
+                    temporary.display(),
+                    final_path.display()
+                )
+            })
+        });
+        if renamed.is_err() {
+            // The error is what the caller needs; a temporary file that
+            // cannot be removed either is left for the next --force run.
+            let _ = std::fs::remove_file(&temporary);
+        }
+        renamed
     }
 
     /// Writes a table of `rows` rows as one Parquet file. `batch(range)`
@@ -312,6 +346,16 @@ mod tests {
         writer.close().unwrap();
         let chunked = std::fs::read(folder.path().join("chunked.parquet")).unwrap();
         assert!(chunked == whole, "chunked and single-batch files differ");
+    }
+
+    #[test]
+    fn folder_under_a_file_refused_early() {
+        let folder = tempfile::tempdir().unwrap();
+        let file = folder.path().join("notes.txt");
+        std::fs::write(&file, b"x").unwrap();
+        let error = OutputDir::check(&file.join("out"), false).unwrap_err();
+        assert!(error.to_string().contains("is not a folder"), "{error}");
+        assert!(OutputDir::check(&folder.path().join("a/b"), false).is_ok());
     }
 
     #[test]

@@ -370,7 +370,7 @@ pub fn run_ingest(args: &InputArgs) -> Result<()> {
     OutputDir::check(&args.output, args.force)?;
     let ingested = ingest(args)?;
     let out = OutputDir::create(&args.output, args.force)?;
-    out.remove_earlier_replay()?;
+    out.remove_earlier_outputs()?;
     let started = std::time::Instant::now();
     write_tables(&out, &ingested.tables, None)?;
     log::info!("wrote the tables in {:.2} s", started.elapsed().as_secs_f64());
@@ -419,7 +419,7 @@ pub fn run_replay(args: &ReplayArgs) -> Result<bool> {
     OutputDir::check(&args.input.output, args.input.force)?;
     let mut ingested = ingest(&args.input)?;
     let out = OutputDir::create(&args.input.output, args.input.force)?;
-    out.remove_earlier_replay()?;
+    out.remove_earlier_outputs()?;
     let mode = match args.mode {
         ModeArg::Smarthost => replay::model::Mode::Smarthost,
         ModeArg::Direct => replay::model::Mode::Direct,

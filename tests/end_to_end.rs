@@ -377,6 +377,7 @@ fn forced_ingest_removes_earlier_report() {
     assert!(replay_sample(&out, &[]).status.success());
     assert!(out.join("report.html").exists());
     std::fs::write(out.join("notes.txt"), b"mine").unwrap();
+    std::fs::write(out.join("chart-budget-2024.png"), b"mine").unwrap();
     let output = binary()
         .arg("ingest")
         .arg(repo().join("fixtures/postfix/sample.log"))
@@ -393,11 +394,41 @@ fn forced_ingest_removes_earlier_report() {
     assert!(
         names
             .iter()
-            .all(|name| !name.starts_with("chart-") && name != "report.html" && name != "verdicts.parquet"),
+            .all(|name| !name.starts_with("chart-") || name == "chart-budget-2024.png"),
         "{names:?}"
     );
+    assert!(!names.iter().any(|name| name == "report.html"), "{names:?}");
+    assert!(!names.iter().any(|name| name == "verdicts.parquet"), "{names:?}");
     assert!(names.iter().any(|name| name == "notes.txt"), "{names:?}");
+    assert!(
+        names.iter().any(|name| name == "chart-budget-2024.png"),
+        "{names:?}"
+    );
     assert!(names.iter().any(|name| name == "messages.parquet"), "{names:?}");
+}
+
+#[test]
+fn forced_run_keeps_files_of_other_programs() {
+    let folder = tempfile::tempdir().unwrap();
+    let out = folder.path().join("docs");
+    std::fs::create_dir(&out).unwrap();
+    // A folder relayaudit never wrote: a report and a chart of someone else.
+    std::fs::write(out.join("report.html"), b"<p>budget</p>").unwrap();
+    std::fs::write(out.join("chart-1-org-recipients-short.png"), b"mine").unwrap();
+    let output = binary()
+        .arg("ingest")
+        .arg(repo().join("fixtures/postfix/sample.log"))
+        .args(["--year", "2024", "--force", "-o"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(std::fs::read(out.join("report.html")).unwrap(), b"<p>budget</p>");
+    assert!(out.join("chart-1-org-recipients-short.png").exists());
 }
 
 #[test]

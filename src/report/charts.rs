@@ -17,6 +17,18 @@ use crate::report::text::{self, ChartWords, Lang};
 /// count axis is drawn on a log scale.
 pub const LOG_RATIO: f64 = 50.0;
 
+/// File names, without extension, of the charts in report order. `replay`
+/// with `--force` removes these files of an earlier run.
+pub const CHART_IDS: [&str; 7] = [
+    "chart-1-org-recipients-short",
+    "chart-2-org-recipients-day",
+    "chart-3-busiest-senders",
+    "chart-4-verdicts-by-rule",
+    "chart-5-transaction-recipients",
+    "chart-6-message-sizes",
+    "chart-7-new-connections",
+];
+
 /// Most points a time series keeps; longer series keep each bucket's
 /// highest value, so peaks stay visible.
 const MAX_POINTS: usize = 2_000;
@@ -59,7 +71,7 @@ pub fn build(evidence: &Evidence, facts: &Facts, lang: Lang) -> Vec<Chart> {
     let mut charts = Vec::new();
     let org_short = series::sliding_sum(&taken, seconds_us(facts.short_window_s()));
     charts.push(Chart {
-        id: "chart-1-org-recipients-short",
+        id: CHART_IDS[0],
         title: words.org_short_title.replace("{window}", &short),
         about: words.org_short_about.replace("{window}", &short),
         plot: window_plot(
@@ -74,7 +86,7 @@ pub fn build(evidence: &Evidence, facts: &Facts, lang: Lang) -> Vec<Chart> {
 
     let org_day = series::sliding_sum(&taken, seconds_us(facts.day_window_s()));
     charts.push(Chart {
-        id: "chart-2-org-recipients-day",
+        id: CHART_IDS[1],
         title: words.org_day_title.replace("{window}", &day),
         about: words.org_day_about.replace("{window}", &day),
         plot: window_plot(
@@ -108,7 +120,7 @@ pub fn build(evidence: &Evidence, facts: &Facts, lang: Lang) -> Vec<Chart> {
         ));
     }
     charts.push(Chart {
-        id: "chart-3-busiest-senders",
+        id: CHART_IDS[2],
         title: words.senders_title.replace("{window}", &day),
         about: words.senders_about.to_string(),
         plot: window_plot(
@@ -125,19 +137,19 @@ pub fn build(evidence: &Evidence, facts: &Facts, lang: Lang) -> Vec<Chart> {
     });
 
     charts.push(Chart {
-        id: "chart-4-verdicts-by-rule",
+        id: CHART_IDS[3],
         title: words.rules_title.to_string(),
         about: words.rules_about.to_string(),
         plot: rules_plot(words, facts, lang),
     });
     charts.push(Chart {
-        id: "chart-5-transaction-recipients",
+        id: CHART_IDS[4],
         title: words.transactions_title.to_string(),
         about: words.transactions_about.to_string(),
         plot: transactions_plot(words, facts, &series::transaction_sizes(&evidence.verdicts)),
     });
     charts.push(Chart {
-        id: "chart-6-message-sizes",
+        id: CHART_IDS[5],
         title: words.sizes_title.to_string(),
         about: words.sizes_about.to_string(),
         plot: sizes_plot(words, facts, &series::message_sizes(&evidence.messages)),
@@ -152,7 +164,7 @@ pub fn build(evidence: &Evidence, facts: &Facts, lang: Lang) -> Vec<Chart> {
         )
     };
     charts.push(Chart {
-        id: "chart-7-new-connections",
+        id: CHART_IDS[6],
         title: words.connections_title.to_string(),
         about: about.to_string(),
         plot: connections_plot(words, facts, &series::per_minute(starts.into_iter())),

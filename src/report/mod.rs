@@ -24,6 +24,7 @@ use anyhow::{Context, Result};
 
 use crate::export::OutputDir;
 
+pub use crate::report::charts::CHART_IDS;
 pub use crate::report::notes::{render as render_note, Rendered};
 pub use crate::report::text::Lang;
 
