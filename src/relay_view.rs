@@ -17,7 +17,7 @@
 mod direct;
 mod evidence;
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use relayaudit_parsers::{DeliveryRecord, MessageRecord, Tables};
 
@@ -168,9 +168,9 @@ struct Selected<'t> {
     recipients: Vec<String>,
     /// Line of each recipient's first relay-bound delivery.
     recipient_lines: Vec<LogLine>,
-    /// First relay-bound delivery attempt.
+    /// Time and line of the first relay-bound delivery attempt.
     at_us: i64,
-    first_attempt: &'t DeliveryRecord,
+    first_attempt: LogLine,
     /// Relay-bound delivery attempts.
     deliveries: Vec<&'t DeliveryRecord>,
 }
@@ -194,6 +194,21 @@ fn select<'t>(tables: &'t Tables, policy: &Policy) -> (Vec<Selected<'t>>, ViewCo
     let mut out = Vec::new();
     let mut next_delivery = 0;
     let mut seen = HashSet::new();
+    let mut file_ranks: HashMap<&str, usize> = HashMap::new();
+    for (rank, file) in tables.files.iter().enumerate() {
+        file_ranks.entry(file.as_str()).or_insert(rank);
+    }
+    let rank_of = |delivery: &DeliveryRecord| {
+        file_ranks
+            .get(delivery.provenance.source_file.as_str())
+            .copied()
+            .unwrap_or(usize::MAX)
+    };
+    let log_line = |delivery: &DeliveryRecord| LogLine {
+        file_rank: rank_of(delivery),
+        line: delivery.provenance.first_line,
+        source_file: delivery.provenance.source_file.to_string(),
+    };
     let filtered: HashSet<&str> = tables
         .messages
         .iter()
@@ -220,26 +235,25 @@ fn select<'t>(tables: &'t Tables, policy: &Policy) -> (Vec<Selected<'t>>, ViewCo
         seen.clear();
         let mut recipients = Vec::new();
         let mut recipient_lines = Vec::new();
-        let mut first_attempt: Option<&DeliveryRecord> = None;
+        // (time, file rank, line) of the first attempt, and its delivery.
+        let mut first_attempt: Option<((i64, usize, u64), &DeliveryRecord)> = None;
         let mut relay_bound = Vec::new();
         for delivery in deliveries.iter().filter(|d| goes_to_relay(d, policy)) {
             if seen.insert(delivery.recipient.to_ascii_lowercase()) {
                 recipients.push(delivery.recipient.clone());
-                recipient_lines.push(LogLine {
-                    source_file: delivery.provenance.source_file.to_string(),
-                    line: delivery.provenance.first_line,
-                });
+                recipient_lines.push(log_line(delivery));
             }
-            let earlier = |first: &DeliveryRecord| {
-                (delivery.attempt_at.utc_us, delivery.provenance.first_line)
-                    < (first.attempt_at.utc_us, first.provenance.first_line)
-            };
-            if first_attempt.is_none_or(earlier) {
-                first_attempt = Some(delivery);
+            let order = (
+                delivery.attempt_at.utc_us,
+                rank_of(delivery),
+                delivery.provenance.first_line,
+            );
+            if first_attempt.is_none_or(|(first, _)| order < first) {
+                first_attempt = Some((order, delivery));
             }
             relay_bound.push(delivery);
         }
-        let Some(first_attempt) = first_attempt else {
+        let Some(((at_us, _, _), first_delivery)) = first_attempt else {
             if !deliveries.iter().all(is_content_filter_hop) {
                 counts.local_only += 1;
             } else if filtered.contains(message.message_key.as_str()) {
@@ -260,8 +274,8 @@ fn select<'t>(tables: &'t Tables, policy: &Policy) -> (Vec<Selected<'t>>, ViewCo
             envelope_from,
             recipients,
             recipient_lines,
-            at_us: first_attempt.attempt_at.utc_us,
-            first_attempt,
+            at_us,
+            first_attempt: log_line(first_delivery),
             deliveries: relay_bound,
         });
     }
@@ -303,10 +317,7 @@ fn relay_message_with(chosen: Selected<'_>, auth_user: &str, helo: &str, connect
             first_line: message.provenance.first_line,
             last_line: message.provenance.last_line,
         },
-        first_attempt: LogLine {
-            source_file: chosen.first_attempt.provenance.source_file.to_string(),
-            line: chosen.first_attempt.provenance.first_line,
-        },
+        first_attempt: chosen.first_attempt,
     }
 }
 

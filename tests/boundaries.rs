@@ -266,3 +266,69 @@ fn address_probes_not_replayed() {
     assert_eq!(summary["messages"]["address_probes"], 1);
     assert_eq!(summary["messages"]["replayed"], 1);
 }
+
+#[test]
+fn same_second_across_rotation_follows_read_order() {
+    let folder = tempfile::tempdir().unwrap();
+    let logs = folder.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    // maillog.1 is older: its last message comes first, in the same second
+    // as the first message of maillog, whose queue id sorts first.
+    let mut older = String::new();
+    message(
+        &mut older,
+        "FFFF000001",
+        10,
+        "a@example.com",
+        500,
+        &["x@example.org".to_string()],
+    );
+    let mut newer = String::new();
+    message(
+        &mut newer,
+        "1111000002",
+        10,
+        "a@example.com",
+        500,
+        &["y@example.org".to_string()],
+    );
+    std::fs::write(logs.join("maillog.1"), older).unwrap();
+    std::fs::write(logs.join("maillog"), newer).unwrap();
+    std::fs::write(
+        folder.path().join("p.toml"),
+        format!("{OWNED}[limits]\nuser_messages_per_day = 1\n"),
+    )
+    .unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_relayaudit"))
+        .arg("replay")
+        .arg(&logs)
+        .arg("--policy")
+        .arg(folder.path().join("p.toml"))
+        .args(["--year", "2024", "-o"])
+        .arg(folder.path().join("out"))
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let file = std::fs::File::open(folder.path().join("out/verdicts.parquet")).unwrap();
+    let batches: Vec<RecordBatch> = ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .build()
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let batch = arrow::compute::concat_batches(&batches[0].schema(), &batches).unwrap();
+    let rows = rows(&batch);
+    assert_eq!(rows[0], ("x@example.org".into(), "accepted".into(), "".into()));
+    assert_eq!(
+        rows[1],
+        (
+            "y@example.org".into(),
+            "rejected".into(),
+            "limit.user_messages".into()
+        )
+    );
+}

@@ -30,6 +30,9 @@ pub struct Tables {
     pub sessions: Vec<SessionRecord>,
     pub rejects: Vec<RejectRecord>,
     pub counts: LineCounts,
+    /// Names of the input files, in the order they were read: oldest first
+    /// within a rotated set, then set after set.
+    pub files: Vec<SharedStr>,
 }
 
 impl Tables {
@@ -40,6 +43,7 @@ impl Tables {
         append_rows(&mut self.sessions, other.sessions);
         append_rows(&mut self.rejects, other.rejects);
         self.counts.add(&other.counts);
+        self.files.extend(other.files);
     }
 }
 

@@ -92,8 +92,8 @@ pub fn replay(mut messages: Vec<RelayMessage>, policy: &Policy) -> ReplayOutput 
 /// `policy`, then replays the messages through the sender and limit rules.
 ///
 /// Messages are processed in time order. Messages handed over at the same
-/// time keep the order of their first delivery lines in the log (by file
-/// name, then line), then of their keys. The output has one verdict per (message, recipient) in that
+/// time keep the order of their first delivery lines in the log (file in
+/// read order, then line), then of their keys. The output has one verdict per (message, recipient) in that
 /// order and depends only on the input, never on hash order or the clock.
 ///
 /// # Panics

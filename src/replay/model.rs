@@ -50,12 +50,14 @@ pub struct RelayMessage {
     pub first_attempt: LogLine,
 }
 
-/// One line of a log file.
+/// One line of a log file. Lines compare in the order they were read.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Default)]
 pub struct LogLine {
-    pub source_file: String,
+    /// Position of the file in the order the inputs were read.
+    pub file_rank: usize,
     /// 1-based line number.
     pub line: u64,
+    pub source_file: String,
 }
 
 /// Source of the relay connections that the replay judges.

@@ -177,6 +177,7 @@ impl<'s> SetReader<'s> {
         };
         self.reader = Some(LineReader::new(reader));
         self.source_file = SharedStr::from(source.name.as_str());
+        self.tables.files.push(self.source_file.clone());
         self.number = 0;
         self.at_start = !self.previous_tail.is_empty();
         Ok(())
