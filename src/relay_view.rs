@@ -328,7 +328,7 @@ pub fn is_content_filter_hop(delivery: &DeliveryRecord) -> bool {
     let loopback = delivery
         .relay_ip
         .as_deref()
-        .is_some_and(|ip| ip.starts_with("127.") || ip == "::1");
+        .is_some_and(relayaudit_parsers::fields::is_loopback);
     delivery.reinjected_as.is_some() || (delivery.transport == "smtp" && loopback)
 }
 

@@ -283,9 +283,26 @@ pub fn parse_counters(text: &str) -> Option<CommandCounters> {
     Some(counters)
 }
 
+/// Returns whether `ip` is a loopback address, in IPv4, IPv6 or IPv4-mapped
+/// IPv6 form (`::ffff:127.0.0.1`).
+pub fn is_loopback(ip: &str) -> bool {
+    ip.parse::<std::net::IpAddr>()
+        .is_ok_and(|address| address.to_canonical().is_loopback())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn loopback_forms() {
+        for ip in ["127.0.0.1", "127.3.4.5", "::1", "::ffff:127.0.0.1"] {
+            assert!(is_loopback(ip), "{ip}");
+        }
+        for ip in ["192.0.2.1", "::ffff:192.0.2.1", "2001:db8::1", "unknown", ""] {
+            assert!(!is_loopback(ip), "{ip}");
+        }
+    }
 
     /// Input, then the expected name, IP, port and rest of the input.
     type PeerCase<'a> = (&'a str, &'a str, Option<&'a str>, Option<u16>, &'a str);

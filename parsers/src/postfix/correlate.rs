@@ -14,7 +14,7 @@
 use rustc_hash::FxHashMap as HashMap;
 
 use super::{Delivery, Event, QueueEvent, SessionEvent, SmtpReject};
-use crate::fields::{parse_delivery_reply, Peer};
+use crate::fields::{is_loopback, parse_delivery_reply, Peer};
 use crate::records::{DeliveryRecord, Instant, MessageRecord, Provenance, SessionRecord, COUNTER_NAMES};
 use crate::shared::{Interner, SharedStr};
 use crate::Tables;
@@ -667,10 +667,6 @@ fn record_reject(session: &mut SessionRecord, reject: &SmtpReject<'_>, helo: Opt
 fn emit_message(state: MessageState, tables: &mut Tables) {
     tables.messages.push(state.record);
     tables.deliveries.extend(state.deliveries);
-}
-
-fn is_loopback(ip: &str) -> bool {
-    ip.starts_with("127.") || ip == "::1"
 }
 
 /// Returns the delivery agent of the program tag, as [`super::daemon_of`]
