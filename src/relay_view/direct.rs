@@ -376,6 +376,26 @@ mod tests {
     }
 
     #[test]
+    fn ipv4_mapped_client_read_as_ipv4() {
+        let mut policy = Policy::builtin_default();
+        policy.nat.push(crate::policy::NatEntry {
+            private: "10.0.0.0/8".parse().expect("range"),
+            public: "203.0.113.5".parse().expect("address"),
+        });
+        let mut mapped = session("smtpd");
+        mapped.client_ip = Some("::ffff:10.0.0.5".into());
+        let connection = session_connection(&mapped, &policy);
+        assert_eq!(
+            connection.client_ip,
+            Some("203.0.113.5".parse().expect("address"))
+        );
+
+        mapped.client_ip = Some("::ffff:192.0.2.5".into());
+        let connection = session_connection(&mapped, &policy);
+        assert_eq!(connection.client_ip, Some("192.0.2.5".parse().expect("address")));
+    }
+
+    #[test]
     fn private_addresses() {
         for private in [
             "10.1.2.3",
