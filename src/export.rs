@@ -107,12 +107,12 @@ impl OutputDir {
         })
     }
 
-    /// Removes the files that an earlier run wrote into this folder, so that
-    /// a run that fails midway, an `ingest` after a `replay`, or a replay
-    /// whose report fails leaves no tables, report or charts of other logs
-    /// beside its own. Only relayaudit's own file names are removed, and
-    /// only when the folder holds `manifest.json` or `messages.parquet`, so
-    /// that another program's `report.html` is never touched.
+    /// Removes the files that an earlier run wrote into this folder. Without
+    /// this, a run that fails midway, an `ingest` after a `replay`, or a
+    /// replay whose report fails would leave tables, a report or charts of
+    /// other logs beside its own. Only relayaudit's own file names are
+    /// removed, and only when the folder holds `manifest.json` or
+    /// `messages.parquet`, so another program's `report.html` is kept.
     pub fn remove_earlier_outputs(&self) -> Result<()> {
         let ours = ["manifest.json", "messages.parquet"]
             .iter()

@@ -209,7 +209,8 @@ fn select<'t>(tables: &'t Tables, policy: &Policy) -> (Vec<Selected<'t>>, ViewCo
         line: delivery.provenance.first_line,
         source_file: delivery.provenance.source_file.to_string(),
     };
-    let filtered: HashSet<&str> = tables
+    // Messages that a content filter re-injected as another queue entry.
+    let has_copy: HashSet<&str> = tables
         .messages
         .iter()
         .filter_map(|message| message.reinjected_from.as_deref())
@@ -256,7 +257,7 @@ fn select<'t>(tables: &'t Tables, policy: &Policy) -> (Vec<Selected<'t>>, ViewCo
         let Some(((at_us, _, _), first_delivery)) = first_attempt else {
             if !deliveries.iter().all(is_content_filter_hop) {
                 counts.local_only += 1;
-            } else if filtered.contains(message.message_key.as_str()) {
+            } else if has_copy.contains(message.message_key.as_str()) {
                 counts.content_filter_hops += 1;
             } else {
                 counts.content_filter_no_copy += 1;

@@ -377,26 +377,9 @@ pub fn run_ingest(args: &InputArgs) -> Result<()> {
     let manifest = summary::manifest(&ingested, args, None, "ingest")?;
     out.write_json("manifest.json", &manifest)?;
     let tables = &ingested.tables;
-    let lines = summary::line_summary(&tables.counts);
-    let logical = tables
-        .messages
-        .iter()
-        .filter(|message| message.reinjected_from.is_none())
-        .count();
+    out.write_json("summary.json", &summary::ingest_summary(tables))?;
+    let logical = summary::logical_messages(tables);
     let copies = tables.messages.len() - logical;
-    out.write_json(
-        "summary.json",
-        &serde_json::json!({
-            "lines": lines,
-            "messages": {
-                "rows": tables.messages.len(),
-                "logical": logical,
-                "reinjected_copies": copies,
-            },
-            "deliveries": tables.deliveries.len(),
-            "sessions": tables.sessions.len(),
-        }),
-    )?;
     print!("{}", summary::terminal_lines(&tables.counts));
     let copies = match copies {
         1 => "1 copy".to_string(),

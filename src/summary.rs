@@ -8,7 +8,7 @@ mod connection;
 use std::fmt::Write as _;
 
 use anyhow::{Context, Result};
-use relayaudit_parsers::LineCounts;
+use relayaudit_parsers::{LineCounts, Tables};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
@@ -58,6 +58,32 @@ pub fn format_us(us: i64) -> String {
         .unwrap_or_else(|| us.to_string())
 }
 
+/// Counts the messages of `tables` that are not a content filter's
+/// re-injected copy of another: the messages as the sender sent them.
+pub fn logical_messages(tables: &Tables) -> usize {
+    tables
+        .messages
+        .iter()
+        .filter(|message| message.reinjected_from.is_none())
+        .count()
+}
+
+/// Builds `summary.json` of `relayaudit ingest`: the line accounting and
+/// the row counts.
+pub fn ingest_summary(tables: &Tables) -> Value {
+    let logical = logical_messages(tables);
+    json!({
+        "lines": line_summary(&tables.counts),
+        "messages": {
+            "rows": tables.messages.len(),
+            "logical": logical,
+            "reinjected_copies": tables.messages.len() - logical,
+        },
+        "deliveries": tables.deliveries.len(),
+        "sessions": tables.sessions.len(),
+    })
+}
+
 pub fn replay_summary(
     ingested: &Ingested,
     policy: &Policy,
@@ -67,11 +93,7 @@ pub fn replay_summary(
     let view = &report.counts;
     let stats = &replayed.stats;
     let tables = &ingested.tables;
-    let logical = tables
-        .messages
-        .iter()
-        .filter(|m| m.reinjected_from.is_none())
-        .count();
+    let logical = logical_messages(tables);
     let outcomes: Vec<Value> = stats
         .rows_by_rule
         .iter()
@@ -245,12 +267,7 @@ pub fn terminal_replay(
     let stats = &replayed.stats;
     let mut out = connection::terminal_connection(policy, report, replayed);
     out.push_str(&terminal_lines(&ingested.tables.counts));
-    let logical = ingested
-        .tables
-        .messages
-        .iter()
-        .filter(|m| m.reinjected_from.is_none())
-        .count();
+    let logical = logical_messages(&ingested.tables);
     let mut parts = vec![
         format!("{} replayed through the relay", view.replayed),
         format!("{} stayed local", view.local_only),

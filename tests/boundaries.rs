@@ -37,10 +37,16 @@ fn message(log: &mut String, queue_id: &str, second: u64, sender: &str, size: u6
 
 fn replay(folder: &Path, log: &str, policy: &str) -> RecordBatch {
     std::fs::write(folder.join("maillog"), log).unwrap();
+    replay_input(folder, &folder.join("maillog"), policy)
+}
+
+/// Replays `input` (a file or a folder) with `policy` into `folder/out` and
+/// returns the verdict rows.
+fn replay_input(folder: &Path, input: &Path, policy: &str) -> RecordBatch {
     std::fs::write(folder.join("p.toml"), policy).unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_relayaudit"))
         .arg("replay")
-        .arg(folder.join("maillog"))
+        .arg(input)
         .arg("--policy")
         .arg(folder.join("p.toml"))
         .args(["--year", "2024", "-o"])
@@ -294,34 +300,8 @@ fn same_second_across_rotation_follows_read_order() {
     );
     std::fs::write(logs.join("maillog.1"), older).unwrap();
     std::fs::write(logs.join("maillog"), newer).unwrap();
-    std::fs::write(
-        folder.path().join("p.toml"),
-        format!("{OWNED}[limits]\nuser_messages_per_day = 1\n"),
-    )
-    .unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_relayaudit"))
-        .arg("replay")
-        .arg(&logs)
-        .arg("--policy")
-        .arg(folder.path().join("p.toml"))
-        .args(["--year", "2024", "-o"])
-        .arg(folder.path().join("out"))
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let file = std::fs::File::open(folder.path().join("out/verdicts.parquet")).unwrap();
-    let batches: Vec<RecordBatch> = ParquetRecordBatchReaderBuilder::try_new(file)
-        .unwrap()
-        .build()
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
-    let batch = arrow::compute::concat_batches(&batches[0].schema(), &batches).unwrap();
-    let rows = rows(&batch);
+    let policy = format!("{OWNED}[limits]\nuser_messages_per_day = 1\n");
+    let rows = rows(&replay_input(folder.path(), &logs, &policy));
     assert_eq!(rows[0], ("x@example.org".into(), "accepted".into(), "".into()));
     assert_eq!(
         rows[1],
