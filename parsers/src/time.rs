@@ -160,6 +160,10 @@ fn resolve(stamp: Stamp, year: Option<i32>, zone: Tz, latest_us: Option<i64>) ->
         None => match zone.from_local_datetime(&naive) {
             LocalResult::Single(at) => at.timestamp_micros(),
             LocalResult::Ambiguous(earlier, later) => {
+                // NOTE: a heuristic. In a quiet log, a second-pass line less
+                // than the tolerance behind the latest line is read in the
+                // first pass, and one fast clock in a merged file moves
+                // `latest_us` ahead for every later line.
                 let earlier = earlier.timestamp_micros();
                 let went_back = latest_us.is_some_and(|latest| earlier < latest - REPEATED_HOUR_TOLERANCE_US);
                 if went_back {

@@ -82,6 +82,9 @@ pub(super) fn direct_view(
         messages.push(relay_message_with(chosen, &auth_user, &helo, index));
     }
 
+    // NOTE: every timed session counts as a new connection, including
+    // sessions that carry no relay-bound message, so a busy client whose
+    // mail mostly stays local can reach the reuse threshold sooner.
     let samples = connections
         .iter()
         .zip(&session_messages)

@@ -301,6 +301,8 @@ impl<'p> Engine<'p> {
             .user_limits_apply
             .then_some(judgement.effective_sender.as_str());
 
+        // NOTE: the first rule that refuses decides, so a message rejected by
+        // a sender rule is not also checked against the size limit.
         let message_decision = judgement
             .rejection
             .clone()
