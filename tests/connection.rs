@@ -545,7 +545,7 @@ fn generic_helo_each_form() {
     }
     let summary = run.summary();
     assert_eq!(summary["warnings"][0]["messages"], 8);
-    // The last session says HELO localhost but carries no message, so it
+    // The last session sends HELO localhost but carries no message, so it
     // brings nothing to the relay and is not counted.
     assert_eq!(summary["warnings"][0]["connections"], 8);
     let not_judged = summary["connection"]["not_judged"]
